@@ -1,0 +1,21 @@
+//! postbud's pure core: bytes of a message in, facts about it out. No I/O,
+//! no clock, no database, no async: everything here is a function of its
+//! arguments, so it is tested case by case and fuzzed.
+//!
+//! # Layout
+//! - [`message`]: raw bytes -> [`message::Incoming`] (mail-parser): sender,
+//!   subject, body text without quoted replies, charsets, HTML, attachments,
+//!   `Authentication-Results`, delivery status reports, the message identity.
+//! - [`classify`]: [`message::Incoming`] -> [`classify::Kind`], SPEC section 4.
+//!
+//! Private helpers of [`message`]: `headers` (raw header fields with their
+//! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
+//! replies), `auth` (`Authentication-Results` values), `dsn` (delivery
+//! status fields).
+
+mod auth;
+pub mod classify;
+mod dsn;
+mod headers;
+pub mod message;
+mod text;

@@ -1,0 +1,33 @@
+//! `HJELP` [HELP]: the commands this sender may use, by role.
+
+use super::{Facts, Settings, language};
+use crate::plan::{Outcome, Plan, Reply};
+use serde_json::json;
+
+pub fn decide(f: &Facts, s: &Settings) -> Plan {
+    Plan {
+        kind: "help",
+        result: Outcome::Ok,
+        actions: Vec::new(),
+        replies: vec![Reply {
+            to: f.sender.clone(),
+            template: "help",
+            language: language(f, s),
+            vars: help_vars(f),
+            secret: false,
+        }],
+        needs_ref: true,
+    }
+}
+
+/// Which sections of the command list the sender sees. Everyone sees the
+/// member commands (a new member starts by asking for a code).
+pub fn help_vars(f: &Facts) -> serde_json::Value {
+    json!({
+        "name": f.person.as_ref().map(|p| p.name.clone()),
+        "member": true,
+        "rep": f.is_rep,
+        "contact": f.is_contact,
+        "admin": f.is_admin,
+    })
+}

@@ -1,0 +1,286 @@
+//! The running daemon: an intake loop (fetch a batch, handle it in one
+//! transaction, settle the moves) and a sender task draining the outbox,
+//! with shutdown on SIGTERM after the batch in hand and systemd readiness
+//! and watchdog. No parsing and no SQL here beyond calling the library.
+
+use crate::commands::OsFresh;
+use crate::config::{Config, MailboxKind, OutgoingKind};
+use crate::intake::imap::ImapMailbox;
+use crate::intake::maildir::MaildirMailbox;
+use crate::intake::{Destination, Fetched, Mailbox, MailboxError};
+use crate::outbox::file::FileTransport;
+use crate::outbox::smtp::SmtpTransport;
+use crate::outbox::{self, Drained, Envelope, SendError, Transport};
+use crate::pipeline::{self, Context, Handled};
+use crate::store::Store;
+use anyhow::{Context as _, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Messages handled per transaction.
+pub const BATCH: usize = 500;
+
+/// Either mailbox, chosen by config.
+pub enum AnyMailbox {
+    Maildir(MaildirMailbox),
+    Imap(ImapMailbox),
+}
+
+impl AnyMailbox {
+    pub fn open(cfg: &Config) -> Result<AnyMailbox> {
+        let mb = &cfg.mailbox;
+        Ok(match mb.kind {
+            MailboxKind::Maildir => AnyMailbox::Maildir(MaildirMailbox::open(
+                mb.path.as_deref().context("mailbox.path")?,
+                &mb.processed_folder,
+                &mb.quarantine_folder,
+            )?),
+            MailboxKind::Imap => AnyMailbox::Imap(ImapMailbox::new(mb)),
+        })
+    }
+}
+
+impl Mailbox for AnyMailbox {
+    async fn fetch(&mut self, max: usize) -> Result<Vec<Fetched>, MailboxError> {
+        match self {
+            AnyMailbox::Maildir(m) => m.fetch(max).await,
+            AnyMailbox::Imap(m) => m.fetch(max).await,
+        }
+    }
+    async fn settle(&mut self, moves: &[(String, Destination)]) -> Result<(), MailboxError> {
+        match self {
+            AnyMailbox::Maildir(m) => m.settle(moves).await,
+            AnyMailbox::Imap(m) => m.settle(moves).await,
+        }
+    }
+    async fn wait(&mut self, max_wait: Duration) -> Result<(), MailboxError> {
+        match self {
+            AnyMailbox::Maildir(m) => m.wait(max_wait).await,
+            AnyMailbox::Imap(m) => m.wait(max_wait).await,
+        }
+    }
+}
+
+/// Either transport, chosen by config.
+pub enum AnyTransport {
+    File(FileTransport),
+    Smtp(SmtpTransport),
+}
+
+impl AnyTransport {
+    pub fn open(cfg: &Config) -> Result<AnyTransport> {
+        let o = &cfg.outgoing;
+        Ok(match o.kind {
+            OutgoingKind::File => {
+                let dir = o.path.as_deref().context("outgoing.path")?;
+                AnyTransport::File(
+                    FileTransport::new(dir)
+                        .with_context(|| format!("cannot create outbox directory `{}`", dir.display()))?,
+                )
+            }
+            OutgoingKind::Smtp => AnyTransport::Smtp(SmtpTransport::new(o)),
+        })
+    }
+}
+
+impl Transport for AnyTransport {
+    async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
+        match self {
+            AnyTransport::File(t) => t.send(env).await,
+            AnyTransport::Smtp(t) => t.send(env).await,
+        }
+    }
+    fn was_delivered(&self, id: i64) -> Option<bool> {
+        match self {
+            AnyTransport::File(t) => t.was_delivered(id),
+            AnyTransport::Smtp(t) => t.was_delivered(id),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub handled: Vec<Handled>,
+    pub drained: Drained,
+}
+
+/// Stops the daemon: set by SIGTERM / SIGINT, read between batches.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+    pub async fn wait(&self) {
+        while !self.is_set() {
+            let n = self.notify.notified();
+            if self.is_set() {
+                break;
+            }
+            n.await;
+        }
+    }
+    /// Triggers on SIGTERM or SIGINT.
+    pub fn on_signals(&self) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("stopping: finishing the batch in hand");
+            me.trigger();
+        });
+    }
+}
+
+/// `postbud run --once`: every message now in the mailbox, then everything
+/// queued that is due, then return.
+pub async fn run_once(cfg: &Config) -> Result<Report> {
+    let ctx = Context::from_config(cfg);
+    let mut store = Store::open(&cfg.register.path)?;
+    let mut mailbox = AnyMailbox::open(cfg)?;
+    let mut transport = AnyTransport::open(cfg)?;
+    outbox::recover(&store.conn, &transport)?;
+    let mut report = Report::default();
+    loop {
+        let batch = mailbox.fetch(BATCH).await?;
+        if batch.is_empty() {
+            break;
+        }
+        report.handled.extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch).await?);
+    }
+    report.drained = outbox::drain(&mut store.conn, &mut transport, chrono::Utc::now, || false).await?;
+    Ok(report)
+}
+
+async fn handle_and_settle(
+    store: &mut Store,
+    ctx: &Context,
+    mailbox: &mut AnyMailbox,
+    batch: &[Fetched],
+) -> Result<Vec<Handled>> {
+    let handled = pipeline::handle_batch(store, ctx, batch, chrono::Utc::now(), &mut OsFresh)?;
+    let moves: Vec<(String, Destination)> = handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
+    mailbox.settle(&moves).await?;
+    for h in &handled {
+        tracing::info!(outcome = %h.outcome, kind = %h.kind, reference = ?h.reference, replies = h.replies, "message");
+    }
+    Ok(handled)
+}
+
+/// `postbud run`: the daemon, until `shutdown`.
+pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
+    let ctx = Context::from_config(cfg);
+    let mut store = Store::open(&cfg.register.path)?;
+    let mut mailbox = AnyMailbox::open(cfg)?;
+    let wake_sender = Arc::new(Notify::new());
+
+    let sender = {
+        let mut conn = Store::open(&cfg.register.path)?.conn;
+        let mut transport = AnyTransport::open(cfg)?;
+        outbox::recover(&conn, &transport)?;
+        let wake = wake_sender.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                let stop = shutdown.clone();
+                match outbox::drain(&mut conn, &mut transport, chrono::Utc::now, move || stop.is_set()).await {
+                    Ok(d) if d != Drained::default() => {
+                        tracing::info!(sent = d.sent, retry = d.retry, failed = d.failed, "outbox")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("outbox: {e:#}"),
+                }
+                if shutdown.is_set() {
+                    break;
+                }
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                    _ = shutdown.wait() => {}
+                }
+            }
+        }
+    };
+
+    // Both loops run in this one task: the register is written from blocking
+    // calls, so nothing is gained by threads, and neither loop needs `Send`.
+    let intake = async {
+        intake_loop(cfg, &ctx, &mut store, &mut mailbox, &shutdown, &wake_sender).await;
+        wake_sender.notify_one();
+    };
+    tokio::join!(intake, sender);
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    Ok(())
+}
+
+async fn intake_loop(
+    cfg: &Config,
+    ctx: &Context,
+    store: &mut Store,
+    mailbox: &mut AnyMailbox,
+    shutdown: &Shutdown,
+    wake_sender: &Notify,
+) {
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let mut last_ping = Instant::now();
+    let mut failures = 0u32;
+    let poll = Duration::from_secs(cfg.mailbox.poll_seconds);
+    while !shutdown.is_set() {
+        if let Some(every) = watchdog
+            && last_ping.elapsed() >= every
+        {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            last_ping = Instant::now();
+        }
+        let batch = match mailbox.fetch(BATCH).await {
+            Ok(b) => {
+                failures = 0;
+                b
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = Duration::from_millis(500 * (1 << failures.min(7)));
+                tracing::warn!("mailbox: {e:#}; trying again in {wait:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.wait() => {}
+                }
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            let max_wait = watchdog.map(|w| w.min(poll)).unwrap_or(poll);
+            tokio::select! {
+                r = mailbox.wait(max_wait) => if let Err(e) = r { tracing::warn!("mailbox: {e:#}") },
+                _ = shutdown.wait() => {}
+            }
+            continue;
+        }
+        match handle_and_settle(store, ctx, mailbox, &batch).await {
+            Ok(_) => wake_sender.notify_one(),
+            Err(e) => {
+                tracing::error!("batch: {e:#}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The `postbud` command: parses the command line, starts logging, loads the
+//! config and calls into the library. Errors are printed here, with exit
+//! codes: 1 for a failed command, 2 for a bad config or usage.
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use postbud::store::Store;
+use postbud::store::import::{ImportKind, import, read_file};
+use postbud::{admin, config, daemon, demo, pipeline};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "postbud", version, about = "A membership register run by email")]
+struct Cli {
+    /// Config file (else $POSTBUD_CONFIG, else config/postbud.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        /// Handle every message now in the mailbox, send what is queued, exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Set up a sample register and messages under ./postbud-demo/ and run once.
+    Demo {
+        #[arg(long, default_value = "postbud-demo")]
+        dir: PathBuf,
+    },
+    /// Load and check the config, print a summary.
+    CheckConfig,
+    /// Import a CSV file into the register (all or nothing).
+    Import { kind: ImportKind, file: PathBuf },
+    /// One-time codes.
+    Code {
+        #[command(subcommand)]
+        action: CodeAction,
+    },
+    /// Messages that could not be handled.
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+    /// An online backup of the register.
+    Backup { file: PathBuf },
+    /// What happened in the last 24 hours, and what waits for an admin.
+    Stats,
+    /// Measure throughput (see README, "Benchmarks").
+    Bench(postbud::bench::Args),
+}
+
+#[derive(Subcommand)]
+enum CodeAction {
+    /// Exit 0 and print "ok" when the code is right and unused (it is used up).
+    Verify { address: String, code: String },
+}
+
+#[derive(Subcommand)]
+enum QuarantineAction {
+    List,
+    Show { id: i64 },
+    Retry { id: i64 },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("POSTBUD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("postbud: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("postbud: {e:#}");
+            if e.downcast_ref::<config::ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let load = || config::load(&config::locate(cli.config.as_deref()));
+    let now = chrono::Utc::now();
+    match cli.command {
+        Command::Demo { dir } => print!("{}", demo::run(&dir).await?),
+        Command::Bench(args) => postbud::bench::run(args).await?,
+        Command::CheckConfig => {
+            let cfg = load()?;
+            println!("{} is valid", cfg.source.display());
+            println!("  organisation  {} <{}>", cfg.organisation.name, cfg.organisation.address);
+            println!("  register      {}", cfg.register.path.display());
+            println!("  mailbox       {:?} {}", cfg.mailbox.kind, describe_mailbox(&cfg));
+            println!("  outgoing      {:?} {}", cfg.outgoing.kind, describe_outgoing(&cfg));
+        }
+        Command::Run { once } => {
+            let cfg = load()?;
+            if once {
+                let r = daemon::run_once(&cfg).await?;
+                println!(
+                    "handled {} messages; sent {} replies ({} to retry, {} failed)",
+                    r.handled.len(),
+                    r.drained.sent,
+                    r.drained.retry,
+                    r.drained.failed
+                );
+            } else {
+                let shutdown = daemon::Shutdown::default();
+                shutdown.on_signals();
+                daemon::run(&cfg, shutdown).await?;
+            }
+        }
+        Command::Import { kind, file } => {
+            let cfg = load()?;
+            let text = read_file(&file)?;
+            let mut store = Store::open(&cfg.register.path)?;
+            let bar = indicatif::ProgressBar::new(0);
+            let n = import(&mut store.conn, kind, &file.display().to_string(), &text, now, &|i, total| {
+                bar.set_length(total as u64);
+                bar.set_position(i as u64);
+            })?;
+            bar.finish_and_clear();
+            println!("imported {n} rows from {}", file.display());
+        }
+        Command::Code {
+            action: CodeAction::Verify { address, code },
+        } => {
+            let cfg = load()?;
+            let mut store = Store::open(&cfg.register.path)?;
+            if admin::code_verify(&mut store, &address, &code, now)? {
+                println!("ok");
+            } else {
+                println!("wrong, used or expired code");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Quarantine { action } => {
+            let cfg = load()?;
+            let mut store = Store::open(&cfg.register.path)?;
+            let out = match action {
+                QuarantineAction::List => admin::quarantine_list(&store)?,
+                QuarantineAction::Show { id } => admin::quarantine_show(&store, id)?,
+                QuarantineAction::Retry { id } => {
+                    let ctx = pipeline::Context::from_config(&cfg);
+                    admin::quarantine_retry(&mut store, &ctx, id, now)?
+                }
+            };
+            print!("{out}");
+        }
+        Command::Backup { file } => {
+            let cfg = load()?;
+            let store = Store::open(&cfg.register.path)?;
+            admin::backup(&store, &file).context("backup")?;
+            println!("backup written to {}", file.display());
+        }
+        Command::Stats => {
+            let cfg = load()?;
+            let store = Store::open(&cfg.register.path)?;
+            print!("{}", admin::stats(&store, now)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_mailbox(cfg: &config::Config) -> String {
+    let m = &cfg.mailbox;
+    match m.kind {
+        config::MailboxKind::Maildir => m.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        config::MailboxKind::Imap => format!(
+            "{}:{} ({:?}) folder {}",
+            m.host.as_deref().unwrap_or(""),
+            m.port.unwrap_or(0),
+            m.tls,
+            m.folder
+        ),
+    }
+}
+
+fn describe_outgoing(cfg: &config::Config) -> String {
+    let o = &cfg.outgoing;
+    match o.kind {
+        config::OutgoingKind::File => o.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        config::OutgoingKind::Smtp => format!(
+            "{}:{} ({:?}){}",
+            o.host.as_deref().unwrap_or(""),
+            o.port.unwrap_or(0),
+            o.tls,
+            if o.username.is_some() { ", with AUTH" } else { "" }
+        ),
+    }
+}

@@ -1,0 +1,258 @@
+//! One batch of fetched messages through parse -> classify -> decide -> apply,
+//! in ONE SQLite transaction with a savepoint per message (SPEC section 3):
+//! a message that fails rolls back alone and is quarantined with its reason;
+//! the caller moves messages only after `handle_batch` has committed.
+
+use crate::commands::{self, Fresh, Settings};
+use crate::config::Config;
+use crate::intake::{Destination, Fetched};
+use crate::render::Renderer;
+use crate::store::{Store, apply, facts, ts};
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use postbud_core::{classify, message};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What the pipeline needs besides the register: read-only, built once.
+pub struct Context {
+    pub settings: Settings,
+    pub renderer: Renderer,
+    pub admins: Vec<String>,
+    pub max_message_bytes: u64,
+}
+
+impl Context {
+    pub fn from_config(cfg: &Config) -> Context {
+        Context {
+            settings: Settings::from_config(cfg),
+            renderer: Renderer::new(
+                Some(cfg.base_dir.join("templates")),
+                &cfg.organisation.name,
+                &cfg.organisation.address,
+            ),
+            admins: cfg
+                .organisation
+                .admins
+                .iter()
+                .map(|a| a.to_lowercase())
+                .collect(),
+            max_message_bytes: cfg.limits.max_message_bytes,
+        }
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// The mailbox key it was fetched under.
+    pub key: String,
+    pub dest: Destination,
+    /// messages.outcome: handled, silent, held, duplicate, quarantined.
+    pub outcome: String,
+    /// X-Postbud-Kind or "silent"/"bounce".
+    pub kind: String,
+    pub reference: Option<String>,
+    pub replies: usize,
+    /// The quarantine reason.
+    pub reason: Option<String>,
+}
+
+/// Handles a batch in one transaction and commits it. Never fails because of
+/// a message's content: only when the register itself cannot be written.
+pub fn handle_batch(
+    store: &mut Store,
+    ctx: &Context,
+    batch: &[Fetched],
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Result<Vec<Handled>> {
+    let tx = store
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(batch.len());
+    for f in batch {
+        out.push(handle_in_savepoint(&tx, ctx, &f.key, &f.raw, now, fresh)?);
+    }
+    tx.commit().context("cannot commit the batch")?;
+    Ok(out)
+}
+
+/// Handles one message inside its own savepoint of `conn`'s transaction.
+pub fn handle_in_savepoint(
+    conn: &Connection,
+    ctx: &Context,
+    key: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Result<Handled> {
+    conn.execute_batch("SAVEPOINT msg")?;
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle_one(conn, ctx, key, raw, now, fresh)
+    }));
+    let failure = match attempt {
+        Ok(Ok(h)) => {
+            conn.execute_batch("RELEASE msg")?;
+            return Ok(h);
+        }
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("internal error while handling the message: {what}")
+        }
+    };
+    conn.execute_batch("ROLLBACK TO msg; RELEASE msg")?;
+    tracing::warn!(key, reason = %failure, "quarantined");
+    quarantine(conn, raw, None, &failure, now)?;
+    Ok(Handled {
+        key: key.to_string(),
+        dest: Destination::Quarantine,
+        outcome: "quarantined".into(),
+        kind: String::new(),
+        reference: None,
+        replies: 0,
+        reason: Some(failure),
+    })
+}
+
+/// A message's failure becomes data: a messages row with the reason and the
+/// raw bytes, so `postbud quarantine retry` can put it through again.
+fn quarantine(
+    conn: &Connection,
+    raw: &[u8],
+    parsed: Option<&message::Incoming>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let parsed_owned;
+    let parsed = match parsed {
+        Some(p) => Some(p),
+        None => {
+            parsed_owned = message::parse(raw);
+            parsed_owned.as_ref()
+        }
+    };
+    let identity = message::identity(raw, parsed);
+    let sender = parsed.and_then(|p| p.from.as_ref()).map(|a| a.email.clone());
+    let subject = parsed.map(|p| p.subject.clone());
+    conn.execute(
+        "INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw)
+         VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5, ?6)
+         ON CONFLICT(identity) DO UPDATE SET outcome = 'quarantined', reason = excluded.reason,
+             handled_at = excluded.handled_at, seen_count = seen_count + 1, raw = excluded.raw",
+        params![identity, sender, subject, reason, ts(now), raw],
+    )?;
+    Ok(())
+}
+
+fn handle_one(
+    conn: &Connection,
+    ctx: &Context,
+    key: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Result<Handled> {
+    let done = |dest, outcome: &str, kind: &str, reference, replies| Handled {
+        key: key.to_string(),
+        dest,
+        outcome: outcome.to_string(),
+        kind: kind.to_string(),
+        reference,
+        replies,
+        reason: None,
+    };
+    if raw.len() as u64 > ctx.max_message_bytes {
+        anyhow::bail!(
+            "the message is {} bytes, more than the limit of {} (limits.max_message_bytes)",
+            raw.len(),
+            ctx.max_message_bytes
+        );
+    }
+    let msg = message::parse(raw).context("not a mail message: no header could be read")?;
+    let identity = message::identity(raw, Some(&msg));
+    let seen: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, outcome FROM messages WHERE identity = ?1",
+            [&identity],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, outcome)) = &seen
+        && outcome != "quarantined"
+    {
+        conn.execute(
+            "UPDATE messages SET seen_count = seen_count + 1 WHERE id = ?1",
+            [id],
+        )?;
+        return Ok(done(Destination::Processed, "duplicate", "", None, 0));
+    }
+    let sender = msg
+        .from
+        .as_ref()
+        .map(|a| a.email.clone())
+        .unwrap_or_default();
+    let kind = classify::classify(&msg, &ctx.settings.org_address);
+    if kind == classify::Kind::Silent(classify::Silent::NoSender) {
+        anyhow::bail!("the message has no sender address (From) that could be read");
+    }
+    let facts = facts::sender(conn, &sender, &ctx.admins, &ctx.settings, now)?;
+    let plan = commands::decide(&facts, &msg, &kind, &ctx.settings, now, fresh);
+    let silent = plan.replies.is_empty() && !plan.needs_ref;
+    let hold = !plan.replies.is_empty()
+        && facts.replies_last_hour + plan.replies.len() as i64 > ctx.settings.max_replies_per_hour;
+    let outcome = if silent {
+        "silent"
+    } else if hold {
+        "held"
+    } else {
+        "handled"
+    };
+    let row = match seen {
+        Some((id, _)) => {
+            conn.execute(
+                "UPDATE messages SET sender = ?2, subject = ?3, outcome = 'handling', reason = NULL,
+                     handled_at = ?4, seen_count = seen_count + 1 WHERE id = ?1",
+                params![id, sender, msg.subject, ts(now)],
+            )?;
+            id
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO messages (identity, sender, subject, outcome, received_at, handled_at, raw)
+                 VALUES (?1, ?2, ?3, 'handling', ?4, ?4, ?5)",
+                params![identity, sender, msg.subject, ts(now), raw],
+            )?;
+            conn.last_insert_rowid()
+        }
+    };
+    let answered = apply::Answered {
+        row,
+        msg: &msg,
+        sender: &sender,
+    };
+    let (reference, replies) = apply::apply(
+        conn,
+        &ctx.renderer,
+        &ctx.settings.org_address,
+        &plan,
+        &answered,
+        hold,
+        now,
+    )?;
+    conn.execute(
+        "UPDATE messages SET kind = ?2, result = ?3, ref = ?4, outcome = ?5 WHERE id = ?1",
+        params![row, plan.kind, plan.result.as_str(), reference, outcome],
+    )?;
+    Ok(done(
+        Destination::Processed,
+        outcome,
+        plan.kind,
+        reference,
+        replies,
+    ))
+}

@@ -1,0 +1,257 @@
+//! Replies as mail: minijinja templates from `templates/<language>/` (read
+//! from disk so an admin can change them without rebuilding; the copies built
+//! into the binary are the fallback) to a text and an HTML part, and the
+//! headers of SPEC section 9, written with mail-builder.
+
+use crate::config::Language;
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use minijinja::Environment;
+use serde::Serialize;
+use std::path::PathBuf;
+
+macro_rules! lang {
+    ($l:literal) => {
+        [
+            lang!(@ $l, "layout.html"),
+            lang!(@ $l, "support.txt"),
+            lang!(@ $l, "too-many-attachments.txt"),
+            lang!(@ $l, "help.txt"),
+            lang!(@ $l, "code.txt"),
+            lang!(@ $l, "code-neutral.txt"),
+            lang!(@ $l, "code-limit.txt"),
+            lang!(@ $l, "confirm-unknown.txt"),
+        ]
+    };
+    (@ $l:literal, $n:literal) => {
+        (concat!($l, "/", $n), include_str!(concat!("../templates/", $l, "/", $n)))
+    };
+}
+
+/// The templates built into the binary.
+const EMBEDDED: [[(&str, &str); 8]; 4] = [lang!("nb"), lang!("nn"), lang!("da"), lang!("en")];
+
+/// Renders templates and builds reply messages.
+pub struct Renderer {
+    env: Environment<'static>,
+    org_name: String,
+    org_address: String,
+}
+
+/// Everything a reply's headers need.
+#[derive(Debug, Clone)]
+pub struct Headers<'a> {
+    pub to: &'a str,
+    /// Subject of the message answered (user input: sanitised here).
+    pub their_subject: &'a str,
+    pub reference: &'a str,
+    /// Message-ID of the message answered, without angle brackets.
+    pub in_reply_to: Option<&'a str>,
+    /// The answered message's References, without angle brackets.
+    pub references: &'a [String],
+    /// The reply's own Message-ID, without angle brackets.
+    pub message_id: &'a str,
+    pub kind: &'a str,
+    pub result: &'a str,
+    /// `auto-replied` for replies, `auto-generated` for letters and digests.
+    pub auto_submitted: &'a str,
+    pub date: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct Layout<'a> {
+    org: &'a str,
+    reference: &'a str,
+    paragraphs: Vec<Vec<&'a str>>,
+}
+
+impl Renderer {
+    /// Templates are read from `dir/<lang>/<name>` when present there, else
+    /// from the copies built into the binary.
+    pub fn new(dir: Option<PathBuf>, org_name: &str, org_address: &str) -> Renderer {
+        let mut env = Environment::new();
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        env.set_loader(move |name| {
+            if let Some(d) = &dir {
+                let p = d.join(name);
+                if p.is_file() {
+                    return std::fs::read_to_string(&p).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read template `{}`: {e}", p.display()),
+                        )
+                    });
+                }
+            }
+            Ok(EMBEDDED
+                .iter()
+                .flatten()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| t.to_string()))
+        });
+        Renderer {
+            env,
+            org_name: org_name.to_string(),
+            org_address: org_address.to_string(),
+        }
+    }
+
+    /// Renders `template` in `lang` into (text, html). `vars` gets `org` added.
+    pub fn render(
+        &self,
+        lang: Language,
+        template: &str,
+        reference: &str,
+        vars: &serde_json::Value,
+    ) -> Result<(String, String)> {
+        let mut vars = vars.clone();
+        if let Some(m) = vars.as_object_mut() {
+            m.insert("org".into(), self.org_name.clone().into());
+            m.insert("org_address".into(), self.org_address.clone().into());
+            m.insert("ref".into(), reference.into());
+        }
+        let name = format!("{}/{template}.txt", lang.code());
+        let text = self
+            .env
+            .get_template(&name)
+            .and_then(|t| t.render(minijinja::value::Serde(&vars)))
+            .with_context(|| format!("template `{name}`"))?;
+        let text = tidy(&text);
+        let paragraphs = text
+            .split("\n\n")
+            .map(|p| p.lines().collect::<Vec<_>>())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let layout = format!("{}/layout.html", lang.code());
+        let html = self
+            .env
+            .get_template(&layout)
+            .and_then(|t| {
+                t.render(minijinja::value::Serde(&Layout {
+                    org: &self.org_name,
+                    reference,
+                    paragraphs,
+                }))
+            })
+            .with_context(|| format!("template `{layout}`"))?;
+        Ok((text, html))
+    }
+
+    /// The reply's subject: `Re: [PB-…] <their subject>`, without earlier
+    /// `Re:` prefixes or references, and never with a CR or LF.
+    pub fn subject(their_subject: &str, reference: &str) -> String {
+        let mut s = header_safe(their_subject);
+        loop {
+            let t = s.trim_start();
+            let lower = t.to_lowercase();
+            let cut = ["re:", "sv:", "vs:", "fwd:", "fw:", "aw:"]
+                .iter()
+                .find(|p| lower.starts_with(*p))
+                .map(|p| p.len());
+            let cut = cut.or_else(|| {
+                (t.starts_with("[PB-") && t.len() >= 16 && t.get(15..16) == Some("]"))
+                    .then_some(16)
+            });
+            match cut {
+                Some(n) => s = t.get(n..).unwrap_or("").to_string(),
+                None => break,
+            }
+        }
+        let s = s.trim();
+        if s.is_empty() {
+            format!("Re: [{reference}]")
+        } else {
+            format!("Re: [{reference}] {s}")
+        }
+    }
+
+    /// Builds the complete reply message.
+    pub fn build(&self, h: &Headers<'_>, text: &str, html: &str) -> Result<(String, Vec<u8>)> {
+        let subject = Self::subject(h.their_subject, h.reference);
+        let mut refs: Vec<String> = h.references.iter().map(|r| header_safe(r)).collect();
+        if let Some(id) = h.in_reply_to {
+            let id = header_safe(id);
+            if !refs.contains(&id) {
+                refs.push(id);
+            }
+        }
+        let mut b = MessageBuilder::new()
+            .from((self.org_name.as_str(), self.org_address.as_str()))
+            .to(header_safe(h.to))
+            .subject(subject.clone())
+            .message_id(h.message_id.to_string())
+            .date(h.date.timestamp())
+            .header("Auto-Submitted", Raw::new(h.auto_submitted.to_string()))
+            .header("X-Auto-Response-Suppress", Raw::new("All"))
+            .header("X-Postbud-Kind", Raw::new(h.kind.to_string()))
+            .header("X-Postbud-Result", Raw::new(h.result.to_string()))
+            .header("X-Postbud-Ref", Raw::new(h.reference.to_string()))
+            .text_body(text.to_string())
+            .html_body(html.to_string());
+        if let Some(id) = h.in_reply_to {
+            b = b.in_reply_to(header_safe(id));
+        }
+        if !refs.is_empty() {
+            b = b.references(refs);
+        }
+        let raw = b.write_to_vec().context("cannot write reply")?;
+        Ok((subject, raw))
+    }
+}
+
+/// Strips CR, LF and other control characters from a value bound for a
+/// header.
+pub fn header_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Collapses runs of blank lines a template's `{% if %}` blocks leave behind.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_drops_prefixes_and_old_references_and_line_breaks() {
+        assert_eq!(Renderer::subject("kode", "PB-2026-000001"), "Re: [PB-2026-000001] kode");
+        assert_eq!(
+            Renderer::subject("SV: Re: [PB-2026-000001] Kvittering", "PB-2026-000002"),
+            "Re: [PB-2026-000002] Kvittering"
+        );
+        assert_eq!(
+            Renderer::subject("evil\r\nBcc: x@y", "PB-2026-000003"),
+            "Re: [PB-2026-000003] evil  Bcc: x@y"
+        );
+        assert_eq!(Renderer::subject("", "PB-2026-000004"), "Re: [PB-2026-000004]");
+    }
+}

@@ -1,0 +1,124 @@
+//! Carrying out a `Plan` in the caller's transaction: register changes, audit
+//! rows and rendered replies in the outbox, together or not at all.
+
+use super::{audit, next_ref, ts};
+use crate::plan::{Action, Plan};
+use crate::render::{Headers, Renderer};
+use anyhow::Result;
+use chrono::{DateTime, Datelike, Utc};
+use postbud_core::message::Incoming;
+use rusqlite::{Connection, params};
+
+/// The message a plan answers, as recorded.
+pub struct Answered<'a> {
+    /// messages.id
+    pub row: i64,
+    pub msg: &'a Incoming,
+    pub sender: &'a str,
+}
+
+/// Applies `plan`; returns the reference given (if any) and the number of
+/// replies queued. `hold_replies` drops the replies (over the hourly limit).
+pub fn apply(
+    conn: &Connection,
+    renderer: &Renderer,
+    org_address: &str,
+    plan: &Plan,
+    m: &Answered<'_>,
+    hold_replies: bool,
+    now: DateTime<Utc>,
+) -> Result<(Option<String>, usize)> {
+    let reference = if plan.needs_ref || !plan.replies.is_empty() {
+        Some(next_ref(conn, now.year())?)
+    } else {
+        None
+    };
+    let r = reference.as_deref();
+    for action in &plan.actions {
+        match action {
+            Action::OpenTicket {
+                topic,
+                subject,
+                body,
+            } => {
+                conn.execute(
+                    "INSERT INTO tickets (ref, message_id, sender, subject, body, topic, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![r, m.row, m.sender, subject, body, topic, ts(now)],
+                )?;
+                audit(conn, now, Some(m.row), m.sender, "open", "ticket", r, Some(topic))?;
+            }
+            Action::IssueCode {
+                email,
+                purpose,
+                salt,
+                hash,
+                expires_at,
+            } => {
+                conn.execute(
+                    "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![email, purpose.as_str(), salt, hash, ts(now), ts(*expires_at)],
+                )?;
+                audit(conn, now, Some(m.row), m.sender, "issue", "code", Some(email), Some(purpose.as_str()))?;
+            }
+            Action::NeutralReplied { email, day } => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO neutral_replies (email, day) VALUES (?1, ?2)",
+                    params![email, day],
+                )?;
+            }
+            Action::MarkBouncing { emails } => {
+                for e in emails {
+                    conn.execute(
+                        "INSERT INTO bounces (email, first_at, last_at) VALUES (?1, ?2, ?2)
+                         ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1",
+                        params![e, ts(now)],
+                    )?;
+                    audit(conn, now, Some(m.row), m.sender, "bounce", "address", Some(e), None)?;
+                }
+            }
+        }
+    }
+    if hold_replies {
+        return Ok((reference, 0));
+    }
+    let domain = org_address.rsplit('@').next().unwrap_or("postbud.invalid");
+    for (i, reply) in plan.replies.iter().enumerate() {
+        let reference = r.unwrap_or("PB-0000-000000");
+        let (text, html) = renderer.render(reply.language, reply.template, reference, &reply.vars)?;
+        let message_id = format!("{}.{}.{}@{}", reference.to_lowercase(), i + 1, m.row, domain);
+        let headers = Headers {
+            to: &reply.to,
+            their_subject: &m.msg.subject,
+            reference,
+            in_reply_to: m.msg.message_id.as_deref(),
+            references: &m.msg.references,
+            message_id: &message_id,
+            kind: plan.kind,
+            result: plan.result.as_str(),
+            auto_submitted: "auto-replied",
+            date: now,
+        };
+        let (subject, raw) = renderer.build(&headers, &text, &html)?;
+        conn.execute(
+            "INSERT INTO outbox (message_id, ref, kind, result, recipient, mail_from, rfc_message_id,
+                                 subject, raw, next_attempt_at, created_at, secret)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+            params![
+                m.row,
+                reference,
+                plan.kind,
+                plan.result.as_str(),
+                reply.to,
+                org_address,
+                message_id,
+                subject,
+                raw,
+                ts(now),
+                reply.secret,
+            ],
+        )?;
+    }
+    Ok((reference, plan.replies.len()))
+}

@@ -1,0 +1,102 @@
+//! The register in SQLite: opening it (WAL, `synchronous=FULL`), versioned
+//! migrations, the snapshots `decide` reads, and applying a plan in the
+//! caller's transaction. All SQL lives under this module.
+
+pub mod apply;
+pub mod facts;
+pub mod import;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// Migrations in order; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+
+/// An open register.
+pub struct Store {
+    /// The one connection this handle owns.
+    pub conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the register at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create register directory `{}`", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open register at `{}`", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store
+            .migrate()
+            .with_context(|| format!("cannot migrate register at `{}`", path.display()))?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the register is version {version}, newer than this postbud ({}): upgrade postbud",
+                MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {}", i + 1))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 3339 text for a time, as stored.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Allocates the next reference `PB-YYYY-NNNNNN` for `year`.
+pub fn next_ref(conn: &Connection, year: i32) -> Result<String> {
+    let last: Option<i64> = conn
+        .query_row("SELECT last FROM refs WHERE year = ?1", [year], |r| r.get(0))
+        .optional()?;
+    let n = last.unwrap_or(0) + 1;
+    conn.execute(
+        "INSERT INTO refs (year, last) VALUES (?1, ?2)
+         ON CONFLICT(year) DO UPDATE SET last = excluded.last",
+        params![year, n],
+    )?;
+    Ok(format!("PB-{year}-{n:06}"))
+}
+
+/// Writes one audit row.
+pub fn audit(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    message_id: Option<i64>,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at, message_id, actor, action, entity, entity_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![ts(now), message_id, actor, action, entity, entity_id, detail],
+    )?;
+    Ok(())
+}
