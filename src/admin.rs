@@ -31,7 +31,11 @@ pub fn quarantine_list(store: &Store) -> Result<String> {
     for row in rows {
         let (id, at, from, subject, reason) = row?;
         n += 1;
-        let _ = writeln!(out, "{id:>6}  {}  {from}  «{subject}»\n        {reason}", &at[..at.len().min(19)]);
+        let _ = writeln!(
+            out,
+            "{id:>6}  {}  {from}  «{subject}»\n        {reason}",
+            &at[..at.len().min(19)]
+        );
     }
     if n == 0 {
         out.push_str("the quarantine is empty\n");
@@ -59,7 +63,12 @@ pub fn quarantine_show(store: &Store, id: i64) -> Result<String> {
 
 /// `postbud quarantine retry <id>`: puts the stored message through the
 /// pipeline again. Its replies go out with the next run.
-pub fn quarantine_retry(store: &mut Store, ctx: &Context, id: i64, now: DateTime<Utc>) -> Result<String> {
+pub fn quarantine_retry(
+    store: &mut Store,
+    ctx: &Context,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<String> {
     let raw: Vec<u8> = store
         .conn
         .query_row(
@@ -70,7 +79,8 @@ pub fn quarantine_retry(store: &mut Store, ctx: &Context, id: i64, now: DateTime
         .optional()?
         .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))?;
     let tx = store.conn.transaction()?;
-    let h = pipeline::handle_in_savepoint(&tx, ctx, &format!("retry-{id}"), &raw, now, &mut OsFresh)?;
+    let h =
+        pipeline::handle_in_savepoint(&tx, ctx, &format!("retry-{id}"), &raw, now, &mut OsFresh)?;
     tx.commit()?;
     Ok(match h.reason {
         Some(r) => format!("message {id} is still quarantined: {r}\n"),
@@ -86,7 +96,12 @@ pub fn quarantine_retry(store: &mut Store, ctx: &Context, id: i64, now: DateTime
 
 /// `postbud code verify <address> <code>`: true when right and unused; a
 /// right code is used up, a wrong one counts a try.
-pub fn code_verify(store: &mut Store, address: &str, given: &str, now: DateTime<Utc>) -> Result<bool> {
+pub fn code_verify(
+    store: &mut Store,
+    address: &str,
+    given: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let address = address.trim().to_lowercase();
     let tx = store
         .conn
@@ -112,8 +127,20 @@ pub fn code_verify(store: &mut Store, address: &str, given: &str, now: DateTime<
         .collect::<Result<_, _>>()?;
     let ok = match code::verify(&codes, given, now) {
         Verdict::Right(id) => {
-            tx.execute("UPDATE codes SET used_at = ?2 WHERE id = ?1", params![id, ts(now)])?;
-            crate::store::audit(&tx, now, None, &address, "use", "code", Some(&address), Some("login"))?;
+            tx.execute(
+                "UPDATE codes SET used_at = ?2 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+            crate::store::audit(
+                &tx,
+                now,
+                None,
+                &address,
+                "use",
+                "code",
+                Some(&address),
+                Some("login"),
+            )?;
             true
         }
         Verdict::Wrong(id) => {
@@ -138,7 +165,12 @@ pub fn stats(store: &Store, now: DateTime<Utc>) -> Result<String> {
     )?;
     let mut any = false;
     for row in stmt.query_map([&since], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
     })? {
         let (outcome, kind, result, n) = row?;
         any = true;
@@ -155,11 +187,31 @@ pub fn stats(store: &Store, now: DateTime<Utc>) -> Result<String> {
     }
     let count = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
     let _ = writeln!(out, "waiting for an admin:");
-    let _ = writeln!(out, "  {:>6}  open tickets", count("SELECT COUNT(*) FROM tickets WHERE status = 'open'")?);
-    let _ = writeln!(out, "  {:>6}  quarantined messages", count("SELECT COUNT(*) FROM messages WHERE outcome = 'quarantined'")?);
-    let _ = writeln!(out, "  {:>6}  held (over the reply limit)", count("SELECT COUNT(*) FROM messages WHERE outcome = 'held'")?);
-    let _ = writeln!(out, "  {:>6}  replies failed or uncertain", count("SELECT COUNT(*) FROM outbox WHERE state IN ('failed', 'unknown')")?);
-    let _ = writeln!(out, "  {:>6}  bouncing addresses", count("SELECT COUNT(*) FROM bounces")?);
+    let _ = writeln!(
+        out,
+        "  {:>6}  open tickets",
+        count("SELECT COUNT(*) FROM tickets WHERE status = 'open'")?
+    );
+    let _ = writeln!(
+        out,
+        "  {:>6}  quarantined messages",
+        count("SELECT COUNT(*) FROM messages WHERE outcome = 'quarantined'")?
+    );
+    let _ = writeln!(
+        out,
+        "  {:>6}  held (over the reply limit)",
+        count("SELECT COUNT(*) FROM messages WHERE outcome = 'held'")?
+    );
+    let _ = writeln!(
+        out,
+        "  {:>6}  replies failed or uncertain",
+        count("SELECT COUNT(*) FROM outbox WHERE state IN ('failed', 'unknown')")?
+    );
+    let _ = writeln!(
+        out,
+        "  {:>6}  bouncing addresses",
+        count("SELECT COUNT(*) FROM bounces")?
+    );
     let mut stmt = c.prepare(
         "SELECT ref, sender, subject, topic FROM tickets WHERE status = 'open' ORDER BY id DESC LIMIT 20",
     )?;
@@ -182,6 +234,10 @@ pub fn backup(store: &Store, to: &Path) -> Result<()> {
     }
     store
         .conn
-        .backup(rusqlite::MAIN_DB, to, None::<fn(rusqlite::backup::Progress)>)
+        .backup(
+            rusqlite::MAIN_DB,
+            to,
+            None::<fn(rusqlite::backup::Progress)>,
+        )
         .with_context(|| format!("cannot write backup to `{}`", to.display()))
 }

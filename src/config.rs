@@ -446,7 +446,11 @@ pub fn parse(
     }
     for a in &cfg.organisation.admins {
         if !a.contains('@') {
-            problem("organisation", "admins", format!("`{a}` is not a mail address"));
+            problem(
+                "organisation",
+                "admins",
+                format!("`{a}` is not a mail address"),
+            );
         }
     }
     if cfg.organisation.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -492,7 +496,11 @@ pub fn parse(
             if let Some(ca) = &mb.ca_file
                 && !ca.is_file()
             {
-                problem("mailbox", "ca_file", format!("no file at `{}`", ca.display()));
+                problem(
+                    "mailbox",
+                    "ca_file",
+                    format!("no file at `{}`", ca.display()),
+                );
             }
             mb.password = secret(
                 "mailbox",
@@ -537,7 +545,11 @@ pub fn parse(
             if let Some(ca) = &out.ca_file
                 && !ca.is_file()
             {
-                problem("outgoing", "ca_file", format!("no file at `{}`", ca.display()));
+                problem(
+                    "outgoing",
+                    "ca_file",
+                    format!("no file at `{}`", ca.display()),
+                );
             }
             out.password = secret(
                 "outgoing",
@@ -569,7 +581,11 @@ pub fn parse(
         problem("security", "code_ttl_minutes", "must be at least 1".into());
     }
     if sec.max_replies_per_hour < 1 {
-        problem("security", "max_replies_per_hour", "must be at least 1".into());
+        problem(
+            "security",
+            "max_replies_per_hour",
+            "must be at least 1".into(),
+        );
     }
 
     // [schedule]
@@ -600,10 +616,7 @@ pub fn parse(
 /// `config/` (the project or install root) when the file sits in a `config`
 /// directory, else to the file's own directory.
 fn base_dir(path: &Path) -> PathBuf {
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
@@ -618,8 +631,7 @@ fn base_dir(path: &Path) -> PathBuf {
 }
 
 fn is_loopback(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "::1" | "[::1]" | "localhost")
-        || host.starts_with("127.")
+    matches!(host, "127.0.0.1" | "::1" | "[::1]" | "localhost") || host.starts_with("127.")
 }
 
 fn check_server(
@@ -686,7 +698,9 @@ fn secret(
                 problem(
                     section,
                     &format!("{key}_file"),
-                    format!("needs `{key}_file` or `{key}_env` (secrets are never written in the config itself)"),
+                    format!(
+                        "needs `{key}_file` or `{key}_env` (secrets are never written in the config itself)"
+                    ),
                 );
             }
             None
@@ -709,7 +723,12 @@ fn locate_span(text: &str, offset: usize) -> (usize, String) {
     if let Some(s) = header(line) {
         return (line_no, s);
     }
-    let key = line.split('=').next().unwrap_or("").trim().trim_matches('"');
+    let key = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
     let key = match (section.is_empty(), key.is_empty()) {
         (_, true) => section,
         (true, false) => key.to_string(),
@@ -737,12 +756,97 @@ fn key_line(text: &str, section: &str, key: &str) -> usize {
             }
             continue;
         }
-        if current == section
-            && l.split('=').next().map(str::trim) == Some(key)
-            && l.contains('=')
+        if current == section && l.split('=').next().map(str::trim) == Some(key) && l.contains('=')
         {
             return i + 1;
         }
     }
     header_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[organisation]
+name = "Forbundet"
+address = "post@forbund.example"
+
+[mailbox]
+kind = "maildir"
+path = "var/mail"
+"#;
+
+    fn errors(text: &str) -> String {
+        let env = |name: &str| (name == "SET").then(|| "secret".to_string());
+        match parse(Path::new("/etc/postbud/postbud.toml"), text, env) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let text = include_str!("../config/postbud.toml");
+        assert_eq!(errors(text), "ok");
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_from_the_directory_holding_config() {
+        let c = parse(Path::new("/srv/pb/config/postbud.toml"), GOOD, |_| None).unwrap();
+        assert_eq!(c.register.path, Path::new("/srv/pb/var/postbud.db"));
+        assert_eq!(
+            c.mailbox.path.as_deref(),
+            Some(Path::new("/srv/pb/var/mail"))
+        );
+    }
+
+    #[test]
+    fn unknown_key() {
+        insta::assert_snapshot!(errors(&format!("{GOOD}pol_seconds = 5\n")));
+    }
+
+    #[test]
+    fn bad_value() {
+        insta::assert_snapshot!(errors(&GOOD.replace("\"maildir\"", "\"pop3\"")));
+    }
+
+    #[test]
+    fn wrong_type() {
+        insta::assert_snapshot!(errors(&format!("{GOOD}poll_seconds = \"often\"\n")));
+    }
+
+    #[test]
+    fn missing_secret_file_and_plain_imap_to_a_remote_host_and_bad_cron() {
+        let text = r#"
+[organisation]
+name = "Forbundet"
+address = "post@forbund.example"
+
+[mailbox]
+kind = "imap"
+host = "imap.forbund.example"
+tls = "none"
+username = "post"
+password_file = "credentials/imap"
+
+[security]
+registration_secret_env = "UNSET"
+
+[schedule]
+digest = "every morning"
+"#;
+        insta::assert_snapshot!(errors(text));
+    }
+
+    #[test]
+    fn secret_from_the_environment() {
+        let text = format!("{GOOD}\n[security]\nregistration_secret_env = \"SET\"\n");
+        let c = parse(Path::new("/x/postbud.toml"), &text, |n| {
+            (n == "SET").then(|| "s3".into())
+        })
+        .unwrap();
+        assert_eq!(c.security.registration_secret.as_deref(), Some("s3"));
+    }
 }

@@ -75,10 +75,9 @@ impl AnyTransport {
         Ok(match o.kind {
             OutgoingKind::File => {
                 let dir = o.path.as_deref().context("outgoing.path")?;
-                AnyTransport::File(
-                    FileTransport::new(dir)
-                        .with_context(|| format!("cannot create outbox directory `{}`", dir.display()))?,
-                )
+                AnyTransport::File(FileTransport::new(dir).with_context(|| {
+                    format!("cannot create outbox directory `{}`", dir.display())
+                })?)
             }
             OutgoingKind::Smtp => AnyTransport::Smtp(SmtpTransport::new(o)),
         })
@@ -136,8 +135,10 @@ impl Shutdown {
         let me = self.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-            else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             tokio::select! {
@@ -164,9 +165,12 @@ pub async fn run_once(cfg: &Config) -> Result<Report> {
         if batch.is_empty() {
             break;
         }
-        report.handled.extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch).await?);
+        report
+            .handled
+            .extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch).await?);
     }
-    report.drained = outbox::drain(&mut store.conn, &mut transport, chrono::Utc::now, || false).await?;
+    report.drained =
+        outbox::drain(&mut store.conn, &mut transport, chrono::Utc::now, || false).await?;
     Ok(report)
 }
 
@@ -177,7 +181,8 @@ async fn handle_and_settle(
     batch: &[Fetched],
 ) -> Result<Vec<Handled>> {
     let handled = pipeline::handle_batch(store, ctx, batch, chrono::Utc::now(), &mut OsFresh)?;
-    let moves: Vec<(String, Destination)> = handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
+    let moves: Vec<(String, Destination)> =
+        handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
     mailbox.settle(&moves).await?;
     for h in &handled {
         tracing::info!(outcome = %h.outcome, kind = %h.kind, reference = ?h.reference, replies = h.replies, "message");
@@ -201,7 +206,11 @@ pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
         async move {
             loop {
                 let stop = shutdown.clone();
-                match outbox::drain(&mut conn, &mut transport, chrono::Utc::now, move || stop.is_set()).await {
+                match outbox::drain(&mut conn, &mut transport, chrono::Utc::now, move || {
+                    stop.is_set()
+                })
+                .await
+                {
                     Ok(d) if d != Drained::default() => {
                         tracing::info!(sent = d.sent, retry = d.retry, failed = d.failed, "outbox")
                     }

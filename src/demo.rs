@@ -61,12 +61,19 @@ const MESSAGES: &[(&str, &[u8])] = &[
 /// Runs the demo in `dir` (normally `./postbud-demo`) and returns the account.
 pub async fn run(dir: &Path) -> Result<String> {
     if dir.join(".postbud-demo").exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear `{}`", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot clear `{}`", dir.display()))?;
     } else if dir.exists() && dir.read_dir()?.next().is_some() {
-        anyhow::bail!("`{}` exists and is not a postbud demo: move it away first", dir.display());
+        anyhow::bail!(
+            "`{}` exists and is not a postbud demo: move it away first",
+            dir.display()
+        );
     }
     std::fs::create_dir_all(dir.join("config"))?;
-    std::fs::write(dir.join(".postbud-demo"), "made by `postbud demo`; removed by the next one\n")?;
+    std::fs::write(
+        dir.join(".postbud-demo"),
+        "made by `postbud demo`; removed by the next one\n",
+    )?;
     let cfg_path = dir.join("config/postbud.toml");
     std::fs::write(&cfg_path, CONFIG)?;
     let cfg = config::load(&cfg_path)?;
@@ -100,7 +107,10 @@ pub async fn run(dir: &Path) -> Result<String> {
         mail.display()
     );
     for (i, ((what, _), key)) in MESSAGES.iter().zip(&keys).enumerate() {
-        let h = report.handled.iter().find(|h| h.key.starts_with(key.as_str()));
+        let h = report
+            .handled
+            .iter()
+            .find(|h| h.key.starts_with(key.as_str()));
         let _ = writeln!(out, "{}. {what}", i + 1);
         let Some(h) = h else {
             let _ = writeln!(out, "   (not handled)\n");
@@ -108,7 +118,9 @@ pub async fn run(dir: &Path) -> Result<String> {
         };
         let verdict = match h.outcome.as_str() {
             "handled" => format!("answered as `{}`", h.kind),
-            "silent" if h.kind == "bounce" => "a bounce: the failed address is marked as bouncing, no answer".into(),
+            "silent" if h.kind == "bounce" => {
+                "a bounce: the failed address is marked as bouncing, no answer".into()
+            }
             "silent" => "recorded, not answered (automatic mail or limit)".into(),
             "duplicate" => "seen before: not handled again, not answered again".into(),
             "quarantined" => format!("quarantined: {}", h.reason.as_deref().unwrap_or("")),
@@ -116,9 +128,9 @@ pub async fn run(dir: &Path) -> Result<String> {
         };
         let _ = writeln!(out, "   -> {verdict}");
         if let Some(r) = &h.reference {
-            let mut stmt = store
-                .conn
-                .prepare("SELECT recipient, subject, raw, state FROM outbox WHERE ref = ?1 ORDER BY id")?;
+            let mut stmt = store.conn.prepare(
+                "SELECT recipient, subject, raw, state FROM outbox WHERE ref = ?1 ORDER BY id",
+            )?;
             let rows: Vec<(String, String, Vec<u8>, String)> = stmt
                 .query_map([r], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<_, _>>()?;
@@ -127,7 +139,9 @@ pub async fn run(dir: &Path) -> Result<String> {
                 let text = mail_parser::MessageParser::default()
                     .parse(&raw)
                     .and_then(|m| m.body_text(0).map(|t| t.replace("\r\n", "\n")))
-                    .unwrap_or_else(|| "(the body held a one-time code and was removed once sent)".into());
+                    .unwrap_or_else(|| {
+                        "(the body held a one-time code and was removed once sent)".into()
+                    });
                 for line in text.lines().filter(|l| !l.trim().is_empty()).take(4) {
                     let _ = writeln!(out, "   | {line}");
                 }
@@ -139,7 +153,11 @@ pub async fn run(dir: &Path) -> Result<String> {
         out,
         "Replies sent: {} (as files in {}).",
         report.drained.sent,
-        cfg.outgoing.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+        cfg.outgoing
+            .path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "postbud", version, about = "A membership register run by email")]
+#[command(
+    name = "postbud",
+    version,
+    about = "A membership register run by email"
+)]
 struct Cli {
     /// Config file (else $POSTBUD_CONFIG, else config/postbud.toml).
     #[arg(long, global = true)]
@@ -77,7 +81,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("postbud: cannot start: {e}");
@@ -106,10 +113,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::CheckConfig => {
             let cfg = load()?;
             println!("{} is valid", cfg.source.display());
-            println!("  organisation  {} <{}>", cfg.organisation.name, cfg.organisation.address);
+            println!(
+                "  organisation  {} <{}>",
+                cfg.organisation.name, cfg.organisation.address
+            );
             println!("  register      {}", cfg.register.path.display());
-            println!("  mailbox       {:?} {}", cfg.mailbox.kind, describe_mailbox(&cfg));
-            println!("  outgoing      {:?} {}", cfg.outgoing.kind, describe_outgoing(&cfg));
+            println!(
+                "  mailbox       {:?} {}",
+                cfg.mailbox.kind,
+                describe_mailbox(&cfg)
+            );
+            println!(
+                "  outgoing      {:?} {}",
+                cfg.outgoing.kind,
+                describe_outgoing(&cfg)
+            );
         }
         Command::Run { once } => {
             let cfg = load()?;
@@ -133,10 +151,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let text = read_file(&file)?;
             let mut store = Store::open(&cfg.register.path)?;
             let bar = indicatif::ProgressBar::new(0);
-            let n = import(&mut store.conn, kind, &file.display().to_string(), &text, now, &|i, total| {
-                bar.set_length(total as u64);
-                bar.set_position(i as u64);
-            })?;
+            let n = import(
+                &mut store.conn,
+                kind,
+                &file.display().to_string(),
+                &text,
+                now,
+                &|i, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(i as u64);
+                },
+            )?;
             bar.finish_and_clear();
             println!("imported {n} rows from {}", file.display());
         }
@@ -183,7 +208,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 fn describe_mailbox(cfg: &config::Config) -> String {
     let m = &cfg.mailbox;
     match m.kind {
-        config::MailboxKind::Maildir => m.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        config::MailboxKind::Maildir => m
+            .path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         config::MailboxKind::Imap => format!(
             "{}:{} ({:?}) folder {}",
             m.host.as_deref().unwrap_or(""),
@@ -197,13 +226,21 @@ fn describe_mailbox(cfg: &config::Config) -> String {
 fn describe_outgoing(cfg: &config::Config) -> String {
     let o = &cfg.outgoing;
     match o.kind {
-        config::OutgoingKind::File => o.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        config::OutgoingKind::File => o
+            .path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         config::OutgoingKind::Smtp => format!(
             "{}:{} ({:?}){}",
             o.host.as_deref().unwrap_or(""),
             o.port.unwrap_or(0),
             o.tls,
-            if o.username.is_some() { ", with AUTH" } else { "" }
+            if o.username.is_some() {
+                ", with AUTH"
+            } else {
+                ""
+            }
         ),
     }
 }

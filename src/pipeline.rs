@@ -137,7 +137,9 @@ fn quarantine(
         }
     };
     let identity = message::identity(raw, parsed);
-    let sender = parsed.and_then(|p| p.from.as_ref()).map(|a| a.email.clone());
+    let sender = parsed
+        .and_then(|p| p.from.as_ref())
+        .map(|a| a.email.clone());
     let subject = parsed.map(|p| p.subject.clone());
     conn.execute(
         "INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw)

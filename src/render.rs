@@ -157,8 +157,7 @@ impl Renderer {
                 .find(|p| lower.starts_with(*p))
                 .map(|p| p.len());
             let cut = cut.or_else(|| {
-                (t.starts_with("[PB-") && t.len() >= 16 && t.get(15..16) == Some("]"))
-                    .then_some(16)
+                (t.starts_with("[PB-") && t.len() >= 16 && t.get(15..16) == Some("]")).then_some(16)
             });
             match cut {
                 Some(n) => s = t.get(n..).unwrap_or("").to_string(),
@@ -243,7 +242,10 @@ mod tests {
 
     #[test]
     fn subject_drops_prefixes_and_old_references_and_line_breaks() {
-        assert_eq!(Renderer::subject("kode", "PB-2026-000001"), "Re: [PB-2026-000001] kode");
+        assert_eq!(
+            Renderer::subject("kode", "PB-2026-000001"),
+            "Re: [PB-2026-000001] kode"
+        );
         assert_eq!(
             Renderer::subject("SV: Re: [PB-2026-000001] Kvittering", "PB-2026-000002"),
             "Re: [PB-2026-000002] Kvittering"
@@ -252,6 +254,9 @@ mod tests {
             Renderer::subject("evil\r\nBcc: x@y", "PB-2026-000003"),
             "Re: [PB-2026-000003] evil  Bcc: x@y"
         );
-        assert_eq!(Renderer::subject("", "PB-2026-000004"), "Re: [PB-2026-000004]");
+        assert_eq!(
+            Renderer::subject("", "PB-2026-000004"),
+            "Re: [PB-2026-000004]"
+        );
     }
 }

@@ -91,10 +91,23 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in ["127.0.0.1", "::1", "[::1]", "localhost", "LocalHost", "127.0.0.2"] {
+        for h in [
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LocalHost",
+            "127.0.0.2",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["10.0.0.1", "example.org", "localhost.example.org", "", "0.0.0.0"] {
+        for h in [
+            "10.0.0.1",
+            "example.org",
+            "localhost.example.org",
+            "",
+            "0.0.0.0",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }

@@ -25,7 +25,10 @@ pub fn decide(f: &Facts, s: &Settings, now: DateTime<Utc>, fresh: &mut dyn Fresh
         let mut p = reply_plan(f, "code-neutral", lang, json!({}), false, Outcome::Ok);
         p.actions.push(Action::NeutralReplied {
             email: f.sender.clone(),
-            day: now.with_timezone(&s.timezone).format("%Y-%m-%d").to_string(),
+            day: now
+                .with_timezone(&s.timezone)
+                .format("%Y-%m-%d")
+                .to_string(),
         });
         return p;
     };
@@ -134,7 +137,8 @@ pub fn verify(codes: &[StoredCode], given: &str, now: DateTime<Utc>) -> Verdict 
     };
     let mut right = None;
     for c in &live {
-        if constant_time_eq(hash(&c.salt, &given).as_bytes(), c.hash.as_bytes()) && right.is_none() {
+        if constant_time_eq(hash(&c.salt, &given).as_bytes(), c.hash.as_bytes()) && right.is_none()
+        {
             right = Some(c.id);
         }
     }
@@ -202,7 +206,11 @@ mod tests {
         assert!(p.replies[0].secret);
         assert_eq!(p.replies[0].vars["code"], "123456");
         match &p.actions[0] {
-            Action::IssueCode { hash: h, expires_at, .. } => {
+            Action::IssueCode {
+                hash: h,
+                expires_at,
+                ..
+            } => {
                 assert_ne!(h, "123456");
                 assert_eq!(h, &hash("salt", "123456"));
                 assert_eq!(*expires_at, now() + Duration::minutes(15));
@@ -249,12 +257,24 @@ mod tests {
     #[test]
     fn verify_right_wrong_used_expired_and_tried_out() {
         let c = stored(1, "111111");
-        assert_eq!(verify(std::slice::from_ref(&c), "111 111", now()), Verdict::Right(1));
-        assert_eq!(verify(std::slice::from_ref(&c), "111112", now()), Verdict::Wrong(1));
-        let used = StoredCode { used: true, ..c.clone() };
+        assert_eq!(
+            verify(std::slice::from_ref(&c), "111 111", now()),
+            Verdict::Right(1)
+        );
+        assert_eq!(
+            verify(std::slice::from_ref(&c), "111112", now()),
+            Verdict::Wrong(1)
+        );
+        let used = StoredCode {
+            used: true,
+            ..c.clone()
+        };
         assert_eq!(verify(&[used], "111111", now()), Verdict::NoCode);
         let late = now() + Duration::minutes(16);
-        assert_eq!(verify(std::slice::from_ref(&c), "111111", late), Verdict::NoCode);
+        assert_eq!(
+            verify(std::slice::from_ref(&c), "111111", late),
+            Verdict::NoCode
+        );
         let tried = StoredCode { tries: 5, ..c };
         assert_eq!(verify(&[tried], "111111", now()), Verdict::NoCode);
     }

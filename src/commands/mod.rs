@@ -64,7 +64,11 @@ impl Settings {
             code_ttl_minutes: c.security.code_ttl_minutes,
             max_replies_per_hour: c.security.max_replies_per_hour,
             max_attachments: c.limits.max_attachments,
-            timezone: c.organisation.timezone.parse().unwrap_or(chrono_tz::Europe::Oslo),
+            timezone: c
+                .organisation
+                .timezone
+                .parse()
+                .unwrap_or(chrono_tz::Europe::Oslo),
         }
     }
 }
@@ -106,7 +110,9 @@ pub fn decide(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Plan {
-    if msg.attachments.len() > s.max_attachments && !matches!(kind, Kind::Silent(_) | Kind::Bounce { .. }) {
+    if msg.attachments.len() > s.max_attachments
+        && !matches!(kind, Kind::Silent(_) | Kind::Bounce { .. })
+    {
         return support::too_many_attachments(f, msg, s);
     }
     match kind {
@@ -129,7 +135,9 @@ pub fn decide(
             keyword: Keyword::Hjelp,
             ..
         } => help::decide(f, s),
-        Kind::Command { keyword, .. } => support::decide(f, msg, s, &format!("{keyword:?}").to_lowercase()), // TODO keyword.kind()
+        Kind::Command { keyword, .. } => {
+            support::decide(f, msg, s, &format!("{keyword:?}").to_lowercase())
+        } // TODO keyword.kind()
         Kind::Registration => support::decide(f, msg, s, "registration"),
         Kind::Deduction => support::decide(f, msg, s, "submission"),
         Kind::Support => support::decide(f, msg, s, "support"),

@@ -116,10 +116,7 @@ impl From<Failure> for MailboxError {
 }
 
 /// Runs one command with the command timeout; a timeout breaks the session.
-async fn cmd<T>(
-    what: &str,
-    fut: impl Future<Output = Result<T, ImapError>>,
-) -> Result<T, Failure> {
+async fn cmd<T>(what: &str, fut: impl Future<Output = Result<T, ImapError>>) -> Result<T, Failure> {
     match timeout(COMMAND_TIMEOUT, fut).await {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(Failure::imap(what, e)),
@@ -301,12 +298,16 @@ impl ImapMailbox {
             let client = match mode {
                 Tls::Implicit => {
                     let mut client = async_imap::Client::new(tls_connect(tcp).await?);
-                    greeting(&mut client).await.map_err(|e| fail("greeting", e))?;
+                    greeting(&mut client)
+                        .await
+                        .map_err(|e| fail("greeting", e))?;
                     client
                 }
                 Tls::Starttls => {
                     let mut client = async_imap::Client::new(Stream::Plain(tcp));
-                    greeting(&mut client).await.map_err(|e| fail("greeting", e))?;
+                    greeting(&mut client)
+                        .await
+                        .map_err(|e| fail("greeting", e))?;
                     client
                         .run_command_and_check_ok("STARTTLS", None)
                         .await
@@ -318,7 +319,9 @@ impl ImapMailbox {
                 }
                 Tls::None => {
                     let mut client = async_imap::Client::new(Stream::Plain(tcp));
-                    greeting(&mut client).await.map_err(|e| fail("greeting", e))?;
+                    greeting(&mut client)
+                        .await
+                        .map_err(|e| fail("greeting", e))?;
                     client
                 }
             };
@@ -416,8 +419,7 @@ impl ImapMailbox {
         let found = cmd("UID SEARCH", conn.session.uid_search("UNDELETED")).await?;
         let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();
-        self.handed_out
-            .retain(|u| uids.binary_search(u).is_ok());
+        self.handed_out.retain(|u| uids.binary_search(u).is_ok());
         let candidates: Vec<u32> = uids
             .into_iter()
             .filter(|u| !self.handed_out.contains(u))
@@ -539,8 +541,7 @@ impl ImapMailbox {
                     .await?;
                     collect("UID STORE \\Deleted", stream).await?;
                     if conn.uidplus {
-                        let stream =
-                            cmd("UID EXPUNGE", conn.session.uid_expunge(&set)).await?;
+                        let stream = cmd("UID EXPUNGE", conn.session.uid_expunge(&set)).await?;
                         collect("UID EXPUNGE", stream).await?;
                     } else {
                         let stream = cmd("EXPUNGE", conn.session.expunge()).await?;
@@ -675,7 +676,10 @@ async fn greeting(client: &mut async_imap::Client<Stream>) -> anyhow::Result<()>
 }
 
 /// Creates `name` unless it exists (LIST first; a CREATE lost to a race is fine).
-async fn ensure_folder(session: &mut async_imap::Session<Stream>, name: &str) -> Result<(), Failure> {
+async fn ensure_folder(
+    session: &mut async_imap::Session<Stream>,
+    name: &str,
+) -> Result<(), Failure> {
     let encoded = mailbox_name(name);
     let pattern = quoted(&encoded);
     let exists = async |session: &mut async_imap::Session<Stream>| -> Result<bool, Failure> {
@@ -740,8 +744,7 @@ fn mailbox_name(name: &str) -> String {
         if pending.is_empty() {
             return;
         }
-        const B64: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+        const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
         let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
         out.push('&');
         for chunk in bytes.chunks(3) {

@@ -51,7 +51,13 @@ impl MaildirMailbox {
         let quarantine = root.join(format!(".{quarantine}"));
         for d in [root, &processed, &quarantine] {
             create(d).map_err(|e| {
-                MailboxError::new(format!("cannot create maildir folder structure at `{}`", d.display()), e)
+                MailboxError::new(
+                    format!(
+                        "cannot create maildir folder structure at `{}`",
+                        d.display()
+                    ),
+                    e,
+                )
             })?;
         }
         Ok(MaildirMailbox {
@@ -86,7 +92,10 @@ impl Mailbox for MaildirMailbox {
             if let Err(e) = std::fs::rename(&from, &to)
                 && from.exists()
             {
-                return Err(MailboxError::new(format!("cannot move `{}` to cur/", from.display()), e));
+                return Err(MailboxError::new(
+                    format!("cannot move `{}` to cur/", from.display()),
+                    e,
+                ));
             }
         }
         let mut out = Vec::new();
@@ -104,7 +113,12 @@ impl Mailbox for MaildirMailbox {
                     out.push(Fetched { key: name, raw });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(MailboxError::new(format!("cannot read `{}`", path.display()), e)),
+                Err(e) => {
+                    return Err(MailboxError::new(
+                        format!("cannot read `{}`", path.display()),
+                        e,
+                    ));
+                }
             }
         }
         Ok(out)

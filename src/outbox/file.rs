@@ -28,11 +28,15 @@ impl Transport for FileTransport {
     async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
         let tmp = self.dir.join(format!(".{:08}.tmp", env.id));
         let mut data = Vec::with_capacity(env.raw.len() + 100);
-        data.extend_from_slice(format!("X-Postbud-Envelope-To: {}\r\n", env.to.join(", ")).as_bytes());
+        data.extend_from_slice(
+            format!("X-Postbud-Envelope-To: {}\r\n", env.to.join(", ")).as_bytes(),
+        );
         data.extend_from_slice(&env.raw);
         std::fs::write(&tmp, &data)
             .and_then(|()| std::fs::rename(&tmp, self.path_of(env.id)))
-            .map_err(|e| SendError::Temporary(format!("cannot write to `{}`: {e}", self.dir.display())))
+            .map_err(|e| {
+                SendError::Temporary(format!("cannot write to `{}`: {e}", self.dir.display()))
+            })
     }
 
     fn was_delivered(&self, id: i64) -> Option<bool> {

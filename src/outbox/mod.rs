@@ -127,7 +127,10 @@ pub async fn drain(
             .ok()
         };
         if let Some(env) = &next {
-            tx.execute("UPDATE outbox SET state = 'sending' WHERE id = ?1", [env.id])?;
+            tx.execute(
+                "UPDATE outbox SET state = 'sending' WHERE id = ?1",
+                [env.id],
+            )?;
         }
         tx.commit()?;
         let Some(env) = next else {
@@ -164,7 +167,9 @@ fn record(
         }
         Err(SendError::Temporary(e)) => {
             let attempts: i64 =
-                conn.query_row("SELECT attempts + 1 FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+                conn.query_row("SELECT attempts + 1 FROM outbox WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
             if attempts >= MAX_ATTEMPTS {
                 done.failed += 1;
                 conn.execute(

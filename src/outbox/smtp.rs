@@ -147,10 +147,8 @@ impl SmtpTransport {
                     .map_err(|e| temp("STARTTLS", &e))?;
             }
             if let Some(user) = &self.cfg.username {
-                let creds = Credentials::new(
-                    user.clone(),
-                    self.cfg.password.clone().unwrap_or_default(),
-                );
+                let creds =
+                    Credentials::new(user.clone(), self.cfg.password.clone().unwrap_or_default());
                 conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
                     .await
                     .map_err(|e| temp("AUTH", &e))?;
@@ -401,7 +399,10 @@ mod tests {
     fn wire_body_keeps_crlf_and_drops_the_last_one() {
         assert_eq!(&*wire_body(b"A: b\r\n\r\nhi\r\n"), b"A: b\r\n\r\nhi");
         assert_eq!(&*wire_body(b"A: b\r\n\r\nhi"), b"A: b\r\n\r\nhi");
-        assert_eq!(&*wire_body(b"A: b\n\nhi\n.\nx\n"), b"A: b\r\n\r\nhi\r\n.\r\nx");
+        assert_eq!(
+            &*wire_body(b"A: b\n\nhi\n.\nx\n"),
+            b"A: b\r\n\r\nhi\r\n.\r\nx"
+        );
     }
 
     #[test]

@@ -46,7 +46,16 @@ pub fn apply(
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![r, m.row, m.sender, subject, body, topic, ts(now)],
                 )?;
-                audit(conn, now, Some(m.row), m.sender, "open", "ticket", r, Some(topic))?;
+                audit(
+                    conn,
+                    now,
+                    Some(m.row),
+                    m.sender,
+                    "open",
+                    "ticket",
+                    r,
+                    Some(topic),
+                )?;
             }
             Action::IssueCode {
                 email,
@@ -58,9 +67,25 @@ pub fn apply(
                 conn.execute(
                     "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![email, purpose.as_str(), salt, hash, ts(now), ts(*expires_at)],
+                    params![
+                        email,
+                        purpose.as_str(),
+                        salt,
+                        hash,
+                        ts(now),
+                        ts(*expires_at)
+                    ],
                 )?;
-                audit(conn, now, Some(m.row), m.sender, "issue", "code", Some(email), Some(purpose.as_str()))?;
+                audit(
+                    conn,
+                    now,
+                    Some(m.row),
+                    m.sender,
+                    "issue",
+                    "code",
+                    Some(email),
+                    Some(purpose.as_str()),
+                )?;
             }
             Action::NeutralReplied { email, day } => {
                 conn.execute(
@@ -75,7 +100,16 @@ pub fn apply(
                          ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1",
                         params![e, ts(now)],
                     )?;
-                    audit(conn, now, Some(m.row), m.sender, "bounce", "address", Some(e), None)?;
+                    audit(
+                        conn,
+                        now,
+                        Some(m.row),
+                        m.sender,
+                        "bounce",
+                        "address",
+                        Some(e),
+                        None,
+                    )?;
                 }
             }
         }
@@ -86,8 +120,15 @@ pub fn apply(
     let domain = org_address.rsplit('@').next().unwrap_or("postbud.invalid");
     for (i, reply) in plan.replies.iter().enumerate() {
         let reference = r.unwrap_or("PB-0000-000000");
-        let (text, html) = renderer.render(reply.language, reply.template, reference, &reply.vars)?;
-        let message_id = format!("{}.{}.{}@{}", reference.to_lowercase(), i + 1, m.row, domain);
+        let (text, html) =
+            renderer.render(reply.language, reply.template, reference, &reply.vars)?;
+        let message_id = format!(
+            "{}.{}.{}@{}",
+            reference.to_lowercase(),
+            i + 1,
+            m.row,
+            domain
+        );
         let headers = Headers {
             to: &reply.to,
             their_subject: &m.msg.subject,

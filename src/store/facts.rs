@@ -33,7 +33,10 @@ pub fn sender(
             },
         )
         .optional()?;
-    let today = now.with_timezone(&s.timezone).format("%Y-%m-%d").to_string();
+    let today = now
+        .with_timezone(&s.timezone)
+        .format("%Y-%m-%d")
+        .to_string();
     let day = today.as_str();
     let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<i64> {
         Ok(conn.query_row(sql, p, |r| r.get(0))?)

@@ -49,7 +49,10 @@ pub fn read_csv(file: &str, text: &str, required: &[&str], known: &[&str]) -> Re
     }
     for h in &headers {
         if !known.contains(&h.as_str()) {
-            problems.push(format!("line 1: unknown column `{h}` (known: {})", known.join(", ")));
+            problems.push(format!(
+                "line 1: unknown column `{h}` (known: {})",
+                known.join(", ")
+            ));
         }
     }
     let mut rows = Vec::new();
@@ -127,7 +130,12 @@ fn unit_id(conn: &Connection, name: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-fn units(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> Result<(usize, Vec<String>)> {
+fn units(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
     let t = read_csv(file, text, &["navn", "type"], &["navn", "type", "forelder"])?;
     let mut problems = Vec::new();
     // Parents may come after children in the file: insert all, then link.
@@ -138,7 +146,9 @@ fn units(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> Resul
         };
         let ty = cell(row, "type").unwrap_or("");
         if !["lag", "region", "forbund"].contains(&ty) {
-            problems.push(format!("line {line}: type `{ty}` is not lag, region or forbund"));
+            problems.push(format!(
+                "line {line}: type `{ty}` is not lag, region or forbund"
+            ));
             continue;
         }
         conn.execute(
@@ -152,12 +162,26 @@ fn units(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> Resul
         };
         match unit_id(conn, parent)? {
             Some(pid) => {
-                conn.execute("UPDATE units SET parent_id = ?2 WHERE name = ?1", params![name, pid])?;
+                conn.execute(
+                    "UPDATE units SET parent_id = ?2 WHERE name = ?1",
+                    params![name, pid],
+                )?;
             }
-            None => problems.push(format!("line {line}: parent unit `{parent}` is not in the file or the register")),
+            None => problems.push(format!(
+                "line {line}: parent unit `{parent}` is not in the file or the register"
+            )),
         }
     }
-    audit(conn, now, None, "import", "import", "units", Some(file), Some(&format!("{} rows", t.rows.len())))?;
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "units",
+        Some(file),
+        Some(&format!("{} rows", t.rows.len())),
+    )?;
     Ok((t.rows.len(), problems))
 }
 
@@ -178,13 +202,20 @@ pub fn valid_orgnr(s: &str) -> Option<String> {
     (check == digits[8]).then_some(d)
 }
 
-fn employers(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> Result<(usize, Vec<String>)> {
+fn employers(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
     let t = read_csv(file, text, &["orgnr", "navn"], &["orgnr", "navn", "enhet"])?;
     let mut problems = Vec::new();
     for (line, row) in &t.rows {
         let raw = cell(row, "orgnr").unwrap_or("");
         let Some(orgnr) = valid_orgnr(raw) else {
-            problems.push(format!("line {line}: `{raw}` is not a valid organisation number (9 digits, mod-11)"));
+            problems.push(format!(
+                "line {line}: `{raw}` is not a valid organisation number (9 digits, mod-11)"
+            ));
             continue;
         };
         let Some(name) = cell(row, "navn") else {
@@ -195,7 +226,9 @@ fn employers(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> R
             Some(u) => match unit_id(conn, u)? {
                 Some(id) => Some(id),
                 None => {
-                    problems.push(format!("line {line}: unit `{u}` is not in the register (import units first)"));
+                    problems.push(format!(
+                        "line {line}: unit `{u}` is not in the register (import units first)"
+                    ));
                     continue;
                 }
             },
@@ -207,7 +240,16 @@ fn employers(conn: &Connection, file: &str, text: &str, now: DateTime<Utc>) -> R
             params![orgnr, name, unit],
         )?;
     }
-    audit(conn, now, None, "import", "import", "employers", Some(file), Some(&format!("{} rows", t.rows.len())))?;
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "employers",
+        Some(file),
+        Some(&format!("{} rows", t.rows.len())),
+    )?;
     Ok((t.rows.len(), problems))
 }
 
@@ -264,13 +306,16 @@ fn members(
         let nid = match cell(row, "fodselsnummer") {
             Some(n) => {
                 let d: String = n.chars().filter(|c| c.is_ascii_digit()).collect();
-                let d = if d.len() == 10 && n.chars().all(|c| c.is_ascii_digit()) && !n.contains('-') {
-                    format!("0{d}")
-                } else {
-                    d
-                };
+                let d =
+                    if d.len() == 10 && n.chars().all(|c| c.is_ascii_digit()) && !n.contains('-') {
+                        format!("0{d}")
+                    } else {
+                        d
+                    };
                 if d.len() != 11 && d.len() != 10 {
-                    bad(format!("`fodselsnummer` `{n}` is not 11 (or a Danish CPR's 10) digits"));
+                    bad(format!(
+                        "`fodselsnummer` `{n}` is not 11 (or a Danish CPR's 10) digits"
+                    ));
                     continue;
                 }
                 Some(d)
@@ -293,7 +338,9 @@ fn members(
                 if !employer_ids.contains_key(&key) {
                     let id = match valid_orgnr(o) {
                         Some(n) => conn
-                            .query_row("SELECT id FROM employers WHERE orgnr = ?1", [n], |r| r.get(0))
+                            .query_row("SELECT id FROM employers WHERE orgnr = ?1", [n], |r| {
+                                r.get(0)
+                            })
                             .optional()?,
                         None => None,
                     };
@@ -302,7 +349,9 @@ fn members(
                 match employer_ids[&key] {
                     Some(id) => Some(id),
                     None => {
-                        bad(format!("employer `{o}` is not in the register (import employers first)"));
+                        bad(format!(
+                            "employer `{o}` is not in the register (import employers first)"
+                        ));
                         continue;
                     }
                 }
@@ -313,7 +362,9 @@ fn members(
             Some(u) => match unit_id(conn, u)? {
                 Some(id) => Some(id),
                 None => {
-                    bad(format!("unit `{u}` is not in the register (import units first)"));
+                    bad(format!(
+                        "unit `{u}` is not in the register (import units first)"
+                    ));
                     continue;
                 }
             },
@@ -362,7 +413,9 @@ fn members(
                 stamp
             ],
         )?;
-        let pid: i64 = conn.query_row("SELECT id FROM people WHERE member_no = ?1", [no], |r| r.get(0))?;
+        let pid: i64 = conn.query_row("SELECT id FROM people WHERE member_no = ?1", [no], |r| {
+            r.get(0)
+        })?;
         for email in cell(row, "epost").unwrap_or("").split('|') {
             let email = email.trim().to_lowercase();
             if email.is_empty() {
@@ -373,7 +426,11 @@ fn members(
                 continue;
             }
             let owner: Option<i64> = conn
-                .query_row("SELECT person_id FROM addresses WHERE email = ?1", [&email], |r| r.get(0))
+                .query_row(
+                    "SELECT person_id FROM addresses WHERE email = ?1",
+                    [&email],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match owner {
                 Some(o) if o != pid => bad(format!("`{email}` already belongs to another person")),
@@ -388,7 +445,16 @@ fn members(
         }
     }
     progress(total, total);
-    audit(conn, now, None, "import", "import", "members", Some(file), Some(&format!("{total} rows")))?;
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "members",
+        Some(file),
+        Some(&format!("{total} rows")),
+    )?;
     Ok((total, problems))
 }
 
@@ -397,7 +463,10 @@ pub fn read_file(path: &std::path::Path) -> Result<String> {
     match std::fs::read(path) {
         Ok(b) => match String::from_utf8(b) {
             Ok(s) => Ok(s),
-            Err(_) => bail!("`{}` is not UTF-8 text (save the CSV as UTF-8)", path.display()),
+            Err(_) => bail!(
+                "`{}` is not UTF-8 text (save the CSV as UTF-8)",
+                path.display()
+            ),
         },
         Err(e) => bail!("cannot read `{}`: {e}", path.display()),
     }

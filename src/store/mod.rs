@@ -71,7 +71,9 @@ pub fn ts(t: DateTime<Utc>) -> String {
 /// Allocates the next reference `PB-YYYY-NNNNNN` for `year`.
 pub fn next_ref(conn: &Connection, year: i32) -> Result<String> {
     let last: Option<i64> = conn
-        .query_row("SELECT last FROM refs WHERE year = ?1", [year], |r| r.get(0))
+        .query_row("SELECT last FROM refs WHERE year = ?1", [year], |r| {
+            r.get(0)
+        })
         .optional()?;
     let n = last.unwrap_or(0) + 1;
     conn.execute(
@@ -96,7 +98,15 @@ pub fn audit(
     conn.execute(
         "INSERT INTO audit (at, message_id, actor, action, entity, entity_id, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![ts(now), message_id, actor, action, entity, entity_id, detail],
+        params![
+            ts(now),
+            message_id,
+            actor,
+            action,
+            entity,
+            entity_id,
+            detail
+        ],
     )?;
     Ok(())
 }

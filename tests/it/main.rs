@@ -1,2 +1,3 @@
+mod pipeline;
 mod support;
 mod transport;

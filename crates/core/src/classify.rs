@@ -64,29 +64,94 @@ const KEYWORDS: [(Keyword, &str, &str, &str); 30] = [
     (Keyword::Endre, "ENDRE", "UPDATE", "update"),
     (Keyword::MeldUt, "MELD UT", "RESIGN", "resign"),
     (Keyword::Angre, "ANGRE", "UNDO", "undo"),
-    (Keyword::MineTillitsvalgte, "MINE TILLITSVALGTE", "MY REPS", "reps"),
+    (
+        Keyword::MineTillitsvalgte,
+        "MINE TILLITSVALGTE",
+        "MY REPS",
+        "reps",
+    ),
     (Keyword::Koble, "KOBLE", "LINK", "link"),
     (Keyword::Fjern, "FJERN", "UNLINK", "unlink"),
     (Keyword::MineData, "MINE DATA", "MY DATA", "data"),
     (Keyword::Hjelp, "HJELP", "HELP", "help"),
     (Keyword::Aktivitet, "AKTIVITET", "ACTIVITY", "activity"),
-    (Keyword::MineMedlemmer, "MINE MEDLEMMER", "MY MEMBERS", "members"),
-    (Keyword::MineLikepersoner, "MINE LIKEPERSONER", "MY PEERS", "peers"),
-    (Keyword::MedlemMangler, "MEDLEM MANGLER", "MEMBER MISSING", "member-missing"),
-    (Keyword::MedlemSluttet, "MEDLEM SLUTTET", "MEMBER LEFT", "member-left"),
-    (Keyword::MedlemFlyttet, "MEDLEM FLYTTET", "MEMBER MOVED", "member-moved"),
-    (Keyword::ArbeidsstedNy, "ARBEIDSSTED NY", "WORKPLACE NEW", "workplace"),
-    (Keyword::ArbeidsstedNyttNavn, "ARBEIDSSTED NYTT NAVN", "WORKPLACE RENAME", "workplace"),
-    (Keyword::ArbeidsstedAvslutt, "ARBEIDSSTED AVSLUTT", "WORKPLACE CLOSE", "workplace"),
-    (Keyword::NyTillitsvalgt, "NY TILLITSVALGT", "NEW REP", "new-rep"),
+    (
+        Keyword::MineMedlemmer,
+        "MINE MEDLEMMER",
+        "MY MEMBERS",
+        "members",
+    ),
+    (
+        Keyword::MineLikepersoner,
+        "MINE LIKEPERSONER",
+        "MY PEERS",
+        "peers",
+    ),
+    (
+        Keyword::MedlemMangler,
+        "MEDLEM MANGLER",
+        "MEMBER MISSING",
+        "member-missing",
+    ),
+    (
+        Keyword::MedlemSluttet,
+        "MEDLEM SLUTTET",
+        "MEMBER LEFT",
+        "member-left",
+    ),
+    (
+        Keyword::MedlemFlyttet,
+        "MEDLEM FLYTTET",
+        "MEMBER MOVED",
+        "member-moved",
+    ),
+    (
+        Keyword::ArbeidsstedNy,
+        "ARBEIDSSTED NY",
+        "WORKPLACE NEW",
+        "workplace",
+    ),
+    (
+        Keyword::ArbeidsstedNyttNavn,
+        "ARBEIDSSTED NYTT NAVN",
+        "WORKPLACE RENAME",
+        "workplace",
+    ),
+    (
+        Keyword::ArbeidsstedAvslutt,
+        "ARBEIDSSTED AVSLUTT",
+        "WORKPLACE CLOSE",
+        "workplace",
+    ),
+    (
+        Keyword::NyTillitsvalgt,
+        "NY TILLITSVALGT",
+        "NEW REP",
+        "new-rep",
+    ),
     (Keyword::Innsendte, "INNSENDTE", "SUBMITTED", "submitted"),
     (Keyword::Brev, "BREV", "LETTERS", "letters"),
     (Keyword::Status, "STATUS", "STATUS", "status"),
     (Keyword::Kontakter, "KONTAKTER", "CONTACTS", "contacts"),
     (Keyword::KontaktNy, "KONTAKT NY", "CONTACT NEW", "contact"),
-    (Keyword::KontaktEndre, "KONTAKT ENDRE", "CONTACT EDIT", "contact"),
-    (Keyword::KontaktDeaktiver, "KONTAKT DEAKTIVER", "CONTACT DEACTIVATE", "contact"),
-    (Keyword::KontaktAktiver, "KONTAKT AKTIVER", "CONTACT ACTIVATE", "contact"),
+    (
+        Keyword::KontaktEndre,
+        "KONTAKT ENDRE",
+        "CONTACT EDIT",
+        "contact",
+    ),
+    (
+        Keyword::KontaktDeaktiver,
+        "KONTAKT DEAKTIVER",
+        "CONTACT DEACTIVATE",
+        "contact",
+    ),
+    (
+        Keyword::KontaktAktiver,
+        "KONTAKT AKTIVER",
+        "CONTACT ACTIVATE",
+        "contact",
+    ),
     (Keyword::Godkjenn, "GODKJENN", "APPROVE", "approve"),
     (Keyword::Avvis, "AVVIS", "REJECT", "reject"),
     (Keyword::Digest, "DIGEST", "DIGEST", "digest"),
@@ -196,7 +261,11 @@ pub enum Kind {
     /// body line after the keyword (trimmed), `body` the text after the line
     /// the keyword stood on (or the whole unquoted text when the keyword came
     /// from the subject).
-    Command { keyword: Keyword, args: String, body: String },
+    Command {
+        keyword: Keyword,
+        args: String,
+        body: String,
+    },
     /// The body holds one or more `REG1;` registration strings.
     Registration,
     /// List-type attachments (xlsx, xlsm, xls, ods, csv, txt, pdf).
@@ -213,9 +282,7 @@ pub fn classify(msg: &Incoming, own_address: &str) -> Kind {
     let subject = strip_subject_prefixes(&msg.subject);
     let first_line = msg.text.lines().find(|l| !l.trim().is_empty());
 
-    if let Some((word, code)) =
-        confirm_in(subject).or_else(|| first_line.and_then(confirm_in))
-    {
+    if let Some((word, code)) = confirm_in(subject).or_else(|| first_line.and_then(confirm_in)) {
         return Kind::Confirm { word, code };
     }
 

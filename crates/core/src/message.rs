@@ -2,7 +2,9 @@
 //! decoded and normalised. Never panics on any input.
 
 use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
-use mail_parser::{Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{auth, dsn, headers, text};
@@ -235,8 +237,10 @@ fn plain_text(msg: &Message, part: &MessagePart) -> Option<String> {
     };
     let normalised = text::normalise(&decoded);
     let param = |name: &str| {
-        ct.and_then(|ct| ct.attribute(name))
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case(if name == "format" { "flowed" } else { "yes" }))
+        ct.and_then(|ct| ct.attribute(name)).is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case(if name == "format" { "flowed" } else { "yes" })
+        })
     };
     Some(if param("format") {
         text::unflow(&normalised, param("delsp"))
@@ -294,7 +298,8 @@ fn attachments(msg: &Message) -> Vec<Attachment> {
             let disposed = part
                 .content_disposition()
                 .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
-            if matches!(part.body, PartType::Multipart(_)) || is_text && name.is_none() && !disposed {
+            if matches!(part.body, PartType::Multipart(_)) || is_text && name.is_none() && !disposed
+            {
                 return None;
             }
             let content_type = match part.content_type() {
@@ -332,7 +337,9 @@ fn attachments(msg: &Message) -> Vec<Attachment> {
 fn delivery_status(msg: &Message) -> Option<Dsn> {
     let ct = msg.parts.first()?.content_type()?;
     let is_report = ct.ctype().eq_ignore_ascii_case("multipart")
-        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"));
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"));
     if !is_report {
         return None;
     }
@@ -385,7 +392,9 @@ fn delivery_status(msg: &Message) -> Option<Dsn> {
 fn has_type(part: &MessagePart, ctype: &str, subtype: &str) -> bool {
     part.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case(ctype)
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case(subtype))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case(subtype))
     })
 }
 
@@ -403,11 +412,7 @@ fn first_address(header: Option<&mail_parser::Address>) -> Option<Address> {
         if email.is_empty() {
             return None;
         }
-        let name = addr
-            .name
-            .as_deref()
-            .map(one_line)
-            .filter(|n| !n.is_empty());
+        let name = addr.name.as_deref().map(one_line).filter(|n| !n.is_empty());
         Some(Address { name, email })
     })
 }

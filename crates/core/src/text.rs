@@ -35,8 +35,8 @@ pub(crate) fn html_to_text(html: &str) -> String {
     })
     .ok()
     .flatten();
-    let text = converted
-        .unwrap_or_else(|| mail_parser::decoders::html::html_to_text(html).to_string());
+    let text =
+        converted.unwrap_or_else(|| mail_parser::decoders::html::html_to_text(html).to_string());
     normalise(&text)
 }
 
@@ -206,12 +206,7 @@ fn is_outlook_block(lines: &[&str], i: usize) -> bool {
     let Some(line) = lines.get(i) else {
         return false;
     };
-    starts(line, &FROM)
-        && lines
-            .iter()
-            .skip(i + 1)
-            .take(3)
-            .any(|l| starts(l, &SENT))
+    starts(line, &FROM) && lines.iter().skip(i + 1).take(3).any(|l| starts(l, &SENT))
 }
 
 /// A line that reads like a reply attribution: "... wrote:", "... skrev:",
@@ -258,7 +253,10 @@ mod tests {
 
     #[test]
     fn unflows() {
-        assert_eq!(unflow("navn=Kari \nNordmann\nx", false), "navn=Kari Nordmann\nx");
+        assert_eq!(
+            unflow("navn=Kari \nNordmann\nx", false),
+            "navn=Kari Nordmann\nx"
+        );
         assert_eq!(unflow("ab \ncd\n", true), "abcd\n");
         assert_eq!(unflow("> a \n> b\nc", false), "> a b\nc");
         assert_eq!(unflow(" From me\n-- \nsig", false), "From me\n-- \nsig");
@@ -280,7 +278,8 @@ mod tests {
 
     #[test]
     fn norwegian_attribution() {
-        let s = "Takk!\nDen fre. 20. nov. 2026 kl. 09:15 skrev Postbud <post@forbund.example>:\nKODE\n";
+        let s =
+            "Takk!\nDen fre. 20. nov. 2026 kl. 09:15 skrev Postbud <post@forbund.example>:\nKODE\n";
         assert_eq!(strip_quotes(s), "Takk!");
         let s = "Takk!\n\nDen fre. 20. nov. 2026 kl. 09:15 skrev Postbud <\npost@forbund.example>:\n\n> KODE\n";
         assert_eq!(strip_quotes(s), "Takk!");
@@ -297,7 +296,10 @@ mod tests {
         let s = "Ok\n\nFrom: Postbud\nSent: Friday\nTo: x\nSubject: y\n\nz";
         assert_eq!(strip_quotes(s), "Ok");
         // "Fra:" alone is not a header block.
-        assert_eq!(strip_quotes("Fra: Bergen\nTil: Oslo\n"), "Fra: Bergen\nTil: Oslo");
+        assert_eq!(
+            strip_quotes("Fra: Bergen\nTil: Oslo\n"),
+            "Fra: Bergen\nTil: Oslo"
+        );
     }
 
     #[test]
@@ -321,6 +323,9 @@ mod tests {
     #[test]
     fn nothing_to_strip() {
         assert_eq!(strip_quotes(""), "");
-        assert_eq!(strip_quotes("Jeg skrev et brev.\nMvh Ola"), "Jeg skrev et brev.\nMvh Ola");
+        assert_eq!(
+            strip_quotes("Jeg skrev et brev.\nMvh Ola"),
+            "Jeg skrev et brev.\nMvh Ola"
+        );
     }
 }

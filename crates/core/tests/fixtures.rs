@@ -84,7 +84,10 @@ fn check(name: &str, msg: &Incoming, kind: &Kind) -> bool {
                 "2026"
             };
             assert_eq!(args, year);
-            assert!(body.starts_with("Kari Nordmann, Øystein Ærø-Åsen"), "{body}");
+            assert!(
+                body.starts_with("Kari Nordmann, Øystein Ærø-Åsen"),
+                "{body}"
+            );
         }
         n if n.starts_with("registration-") => assert_eq!(kind, &Kind::Registration),
         n if n.starts_with("deduction-") => {

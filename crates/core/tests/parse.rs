@@ -39,7 +39,11 @@ fn html_only_becomes_text() {
          <blockquote>KODE</blockquote></div></body></html>",
     );
     let msg = parse(&raw).expect("parsed");
-    assert!(msg.html.as_deref().is_some_and(|h| h.contains("<div>HJELP</div>")));
+    assert!(
+        msg.html
+            .as_deref()
+            .is_some_and(|h| h.contains("<div>HJELP</div>"))
+    );
     assert!(msg.text.starts_with("HJELP\nLinje to\n"), "{:?}", msg.text);
     assert!(msg.text.contains("en") && msg.text.contains("to"));
     assert!(!msg.text.contains("KODE"), "{:?}", msg.text);
@@ -193,13 +197,10 @@ fn quotes_outlook() {
          Til: Kari Nordmann <kari@example.no>\nEmne: Re: [PB-2026-000001] KODE\n\nDin kode er 123456.\n",
     );
     assert_eq!(msg.text, "Se vedlagt.\n\nMed vennlig hilsen\nKari");
-    let msg = plain(
-        "ok\n\n-----Original Message-----\nFrom: Postbud\nSent: Friday\nSubject: HJELP\n",
-    );
+    let msg =
+        plain("ok\n\n-----Original Message-----\nFrom: Postbud\nSent: Friday\nSubject: HJELP\n");
     assert_eq!(msg.text, "ok");
-    let msg = plain(
-        "ok\n\n-----Opprinnelig melding-----\nFra: Postbud\nDato: fredag\n\nKODE\n",
-    );
+    let msg = plain("ok\n\n-----Opprinnelig melding-----\nFra: Postbud\nDato: fredag\n\nKODE\n");
     assert_eq!(msg.text, "ok");
     let msg = plain("Se under\n\n---------- Forwarded message ---------\nFrom: x\n\nKODE\n");
     assert_eq!(msg.text, "Se under");
@@ -264,7 +265,11 @@ fn missing_headers() {
     assert!(msg.references.is_empty() && !msg.is_list);
     assert!(msg.auto_submitted.is_none() && msg.precedence.is_none());
     let msg = parse(b"From: Kari Nordmann\r\n\r\n").expect("parsed");
-    assert!(msg.from.is_none(), "a name without an address: {:?}", msg.from);
+    assert!(
+        msg.from.is_none(),
+        "a name without an address: {:?}",
+        msg.from
+    );
 }
 
 #[test]
@@ -283,10 +288,7 @@ fn garbage_body_is_still_a_message() {
     );
     raw.extend_from_slice(b"--x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@\xff\xfe\x00--\r\n--x");
     let msg = parse(&raw).expect("parsed");
-    assert_eq!(
-        msg.from.map(|a| a.email).as_deref(),
-        Some("a@example.no")
-    );
+    assert_eq!(msg.from.map(|a| a.email).as_deref(), Some("a@example.no"));
 }
 
 // ---- authentication results ----
@@ -447,10 +449,14 @@ fn identity_without_message_id_ignores_trace_headers() {
     // Unparsed: the same hash.
     assert_eq!(identity(&a, None), ids[0]);
     // CRLF or LF: the same message.
-    let lf = String::from_utf8(c.clone()).expect("utf-8").replace("\r\n", "\n");
+    let lf = String::from_utf8(c.clone())
+        .expect("utf-8")
+        .replace("\r\n", "\n");
     assert_eq!(identity(lf.as_bytes(), None), ids[0]);
     // Another body is another message.
-    let other = String::from_utf8(c).expect("utf-8").replace("Hei der", "Hei du");
+    let other = String::from_utf8(c)
+        .expect("utf-8")
+        .replace("Hei der", "Hei du");
     assert_ne!(identity(other.as_bytes(), None), ids[0]);
 }
 
@@ -465,7 +471,10 @@ fn identity_with_message_id() {
         "hei\n",
     );
     let msg = parse(&raw).expect("parsed");
-    assert_eq!(identity(&raw, Some(&msg)), "mid:x.1@example.no kari@example.no");
+    assert_eq!(
+        identity(&raw, Some(&msg)),
+        "mid:x.1@example.no kari@example.no"
+    );
     let raw = mail(&["Message-ID: <x.1@example.no>"], "hei\n");
     let msg = parse(&raw).expect("parsed");
     assert_eq!(identity(&raw, Some(&msg)), "mid:x.1@example.no ");

@@ -274,7 +274,7 @@ impl MailStack {
                 Err(all.trim_end().to_string())
             }
         };
-        let mut cmd = |w: &mut TcpStream, line: String| -> Result<(), String> {
+        let cmd = |w: &mut TcpStream, line: String| -> Result<(), String> {
             w.write_all(line.as_bytes()).map_err(|e| e.to_string())
         };
         reply("220")?;
@@ -366,8 +366,8 @@ impl MailStack {
                 return got;
             }
             if start.elapsed() > timeout {
-                let log = std::fs::read_to_string(self.dir().join("postfix/maillog"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir().join("postfix/maillog")).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 panic!(
                     "{user}/{folder}: {} of {n} messages after {timeout:?}\npostfix log (newest first):\n{}",

@@ -1,0 +1,543 @@
+//! The whole pipeline on the embedded default (Maildir in, file outbox out,
+//! a real SQLite file): real-shaped messages in, the replies postbud wrote
+//! read back and snapshot-tested.
+
+use postbud::config::{self, Config};
+use postbud::daemon;
+use postbud::intake::maildir;
+use postbud::store::Store;
+use postbud::store::import::{ImportKind, import};
+use std::path::{Path, PathBuf};
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(FIXTURES).join("mail").join(name)).unwrap()
+}
+
+pub const MEMBERS: &str = "medlemsnr,navn,fodselsdato,fodselsnummer,epost,telefon,arbeidsgiver_orgnr,arbeidssted,stilling,enhet,sprak,status
+50001,Kari Nordmann,1984-12-06,06928401578,kari.nordmann@example.no,,923609016,Hovedkontoret,Operatør,Bergen,nb,active
+50004,Per Hansen,1975-03-02,,per.hansen@example.no|per@privat.example,,923609016,Hovedkontoret,Operatør,Bergen,en,active
+";
+
+/// A postbud home in a temp dir: config, register with the fixture units and
+/// employers and two members with addresses, an empty Maildir.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    pub cfg: Config,
+}
+
+impl Home {
+    pub fn new(extra: &str) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        let path = dir.path().join("config/postbud.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+[organisation]
+name = "Forbundet"
+address = "post@forbund.example"
+admins = ["kontor@forbund.example"]
+[mailbox]
+kind = "maildir"
+path = "var/mail"
+[outgoing]
+kind = "file"
+path = "var/outbox"
+{extra}
+"#
+            ),
+        )
+        .unwrap();
+        let cfg = config::load(&path).unwrap();
+        let mut store = Store::open(&cfg.register.path).unwrap();
+        let now = chrono::Utc::now();
+        for (kind, file) in [
+            (ImportKind::Units, "units.csv"),
+            (ImportKind::Employers, "employers.csv"),
+        ] {
+            let text =
+                std::fs::read_to_string(Path::new(FIXTURES).join("register").join(file)).unwrap();
+            import(&mut store.conn, kind, file, &text, now, &|_, _| {}).unwrap();
+        }
+        import(
+            &mut store.conn,
+            ImportKind::Members,
+            "members.csv",
+            MEMBERS,
+            now,
+            &|_, _| {},
+        )
+        .unwrap();
+        maildir::create(&cfg.mailbox.path.clone().unwrap()).unwrap();
+        Home { dir, cfg }
+    }
+
+    pub fn deliver(&self, raw: &[u8]) {
+        maildir::deliver(self.cfg.mailbox.path.as_deref().unwrap(), raw).unwrap();
+    }
+
+    pub fn run(&self) -> daemon::Report {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(daemon::run_once(&self.cfg))
+            .unwrap()
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.cfg.register.path).unwrap()
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.cfg.outgoing.path.clone().unwrap()
+    }
+
+    /// The replies written, in order, parsed.
+    pub fn replies(&self) -> Vec<Reply> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox_dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| Reply::parse(&std::fs::read(f).unwrap()))
+            .collect()
+    }
+
+    pub fn folder_count(&self, folder: &str) -> usize {
+        let root = self.cfg.mailbox.path.clone().unwrap();
+        let dir = if folder.is_empty() {
+            root
+        } else {
+            root.join(format!(".{folder}"))
+        };
+        ["new", "cur"]
+            .iter()
+            .map(|s| {
+                std::fs::read_dir(dir.join(s))
+                    .map(|d| d.count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.store().conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// A reply as a recipient sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub raw: Vec<u8>,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Reply {
+    pub fn parse(raw: &[u8]) -> Reply {
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        Reply {
+            raw: raw.to_vec(),
+            to: m
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_string(),
+            subject: m.subject().unwrap_or("").to_string(),
+            text: m
+                .body_text(0)
+                .map(|t| t.replace("\r\n", "\n"))
+                .unwrap_or_default()
+                .to_string(),
+            html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        let m = mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .unwrap();
+        m.header_raw(name).map(|v| v.trim().to_string())
+    }
+
+    /// Headers that matter and the text, for snapshots (no dates, no ids).
+    pub fn snapshot(&self) -> String {
+        let mut s = format!("To: {}\nSubject: {}\n", self.to, self.subject);
+        for h in [
+            "Auto-Submitted",
+            "X-Auto-Response-Suppress",
+            "X-Postbud-Kind",
+            "X-Postbud-Result",
+            "X-Postbud-Ref",
+        ] {
+            s.push_str(&format!("{h}: {}\n", self.header(h).unwrap_or_default()));
+        }
+        s.push('\n');
+        s.push_str(&self.text);
+        // References carry the year they were given in.
+        regex::Regex::new(r"PB-\d{4}-")
+            .unwrap()
+            .replace_all(&s, "PB-YYYY-")
+            .into_owned()
+    }
+}
+
+pub fn code_in(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+        .expect("a 6-digit code in the reply")
+        .to_string()
+}
+
+#[test]
+fn support_request_gets_a_ticket_and_a_receipt() {
+    let home = Home::new("");
+    home.deliver(&fixture("support.eml"));
+    let report = home.run();
+    assert_eq!(report.handled.len(), 1);
+    let replies = home.replies();
+    assert_eq!(replies.len(), 1);
+    let r = &replies[0];
+    insta::assert_snapshot!("support_receipt_nb", r.snapshot());
+    assert_eq!(
+        r.header("In-Reply-To").as_deref(),
+        Some("<179539872526.20558.12336543993315991017@example.no>")
+    );
+    assert!(r.html.contains("PB-2026-000001") || r.html.contains("PB-"));
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM tickets WHERE status = 'open'"),
+        1
+    );
+    assert_eq!(home.folder_count(""), 0);
+    assert_eq!(home.folder_count("Behandlet"), 1);
+}
+
+#[test]
+fn code_is_sent_to_the_member_and_verifies_once() {
+    let home = Home::new("");
+    home.deliver(&fixture("code.eml"));
+    home.run();
+    let replies = home.replies();
+    assert_eq!(replies.len(), 1);
+    let r = &replies[0];
+    assert_eq!(r.to, "kari.nordmann@example.no");
+    assert_eq!(r.header("X-Postbud-Kind").as_deref(), Some("code"));
+    let code = code_in(&r.text);
+    insta::assert_snapshot!(
+        "code_nb",
+        r.snapshot().replace(&code, "NNNNNN").replace(
+            &r.text
+                .lines()
+                .find(|l| l.contains("til kl."))
+                .unwrap_or("")
+                .to_string(),
+            "Koden gjelder i 15 minutter (til kl. HH:MM) og kan brukes én gang."
+        )
+    );
+    // Stored hashed, body wiped from the outbox once sent.
+    let store = home.store();
+    let stored: String = store
+        .conn
+        .query_row("SELECT hash FROM codes", [], |r| r.get(0))
+        .unwrap();
+    assert!(!stored.contains(&code));
+    let raw: Vec<u8> = store
+        .conn
+        .query_row("SELECT raw FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains(&code));
+    drop(store);
+    let mut store = home.store();
+    let now = chrono::Utc::now();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    assert!(
+        !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", wrong, now).unwrap()
+    );
+    assert!(
+        postbud::admin::code_verify(&mut store, "Kari.Nordmann@example.no", &code, now).unwrap()
+    );
+    assert!(
+        !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", &code, now).unwrap(),
+        "single use"
+    );
+}
+
+#[test]
+fn code_verify_command_exits_0_then_1() {
+    let home = Home::new("");
+    home.deliver(&fixture("code.eml"));
+    home.run();
+    let code = code_in(&home.replies()[0].text);
+    let bin = env!("CARGO_BIN_EXE_postbud");
+    let cfg = home.dir.path().join("config/postbud.toml");
+    let run = |c: &str| {
+        std::process::Command::new(bin)
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "code",
+                "verify",
+                "kari.nordmann@example.no",
+                c,
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = run(&code);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "ok");
+    assert_eq!(run(&code).status.code(), Some(1));
+}
+
+#[test]
+fn five_wrong_tries_kill_a_code() {
+    let home = Home::new("");
+    home.deliver(&fixture("code.eml"));
+    home.run();
+    let code = code_in(&home.replies()[0].text);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let mut store = home.store();
+    let now = chrono::Utc::now();
+    for _ in 0..5 {
+        assert!(
+            !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", wrong, now)
+                .unwrap()
+        );
+    }
+    assert!(
+        !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", &code, now).unwrap()
+    );
+}
+
+#[test]
+fn code_expires() {
+    let home = Home::new("[security]\ncode_ttl_minutes = 1\n");
+    home.deliver(&fixture("code.eml"));
+    home.run();
+    let code = code_in(&home.replies()[0].text);
+    let mut store = home.store();
+    let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+    assert!(
+        !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", &code, later).unwrap()
+    );
+}
+
+fn kode_from(addr: &str, n: usize) -> Vec<u8> {
+    format!("From: {addr}\r\nTo: post@forbund.example\r\nSubject: KODE\r\nMessage-ID: <kode-{n}@example.no>\r\n\r\n\r\n")
+        .into_bytes()
+}
+
+#[test]
+fn at_most_five_codes_an_hour_and_one_neutral_reply_a_day() {
+    let home = Home::new("");
+    for n in 0..7 {
+        home.deliver(&kode_from("kari.nordmann@example.no", n));
+    }
+    for n in 10..13 {
+        home.deliver(&kode_from("nobody@example.no", n));
+    }
+    home.run();
+    let replies = home.replies();
+    let to_kari: Vec<_> = replies
+        .iter()
+        .filter(|r| r.to == "kari.nordmann@example.no")
+        .collect();
+    assert_eq!(to_kari.len(), 7);
+    assert_eq!(
+        to_kari
+            .iter()
+            .filter(|r| r.header("X-Postbud-Result").as_deref() == Some("ok"))
+            .count(),
+        5
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM codes"), 5);
+    let to_nobody: Vec<_> = replies
+        .iter()
+        .filter(|r| r.to == "nobody@example.no")
+        .collect();
+    assert_eq!(to_nobody.len(), 1, "one neutral reply a day");
+    insta::assert_snapshot!("code_neutral_nb", to_nobody[0].snapshot());
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM messages WHERE sender = 'nobody@example.no'"),
+        3
+    );
+}
+
+#[test]
+fn help_in_the_members_language() {
+    let home = Home::new("");
+    home.deliver(b"From: Per Hansen <per.hansen@example.no>\r\nTo: post@forbund.example\r\nSubject: Re: HELP\r\nMessage-ID: <h1@example.no>\r\n\r\n");
+    home.deliver(b"From: kari.nordmann@example.no\r\nTo: post@forbund.example\r\nSubject: sp\xc3\xb8rsm\xc3\xa5l\r\nMessage-ID: <h2@example.no>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhjelp\r\n");
+    home.run();
+    let replies = home.replies();
+    assert_eq!(replies.len(), 2);
+    insta::assert_snapshot!("help_en", replies[0].snapshot());
+    insta::assert_snapshot!("help_nb", replies[1].snapshot());
+}
+
+#[test]
+fn automatic_mail_and_bounces_are_never_answered() {
+    let home = Home::new("");
+    home.deliver(&fixture("autoreply.eml"));
+    home.deliver(&fixture("autoreply-no-header.eml"));
+    home.deliver(&fixture("bounce-dsn.eml"));
+    home.deliver(b"From: post@forbund.example\r\nTo: post@forbund.example\r\nSubject: loop\r\nMessage-ID: <own@forbund.example>\r\n\r\nhello\r\n");
+    home.deliver(b"From: news@list.example\r\nTo: post@forbund.example\r\nSubject: news\r\nList-Id: <news.list.example>\r\nMessage-ID: <l1@list.example>\r\n\r\nhello\r\n");
+    home.deliver(b"From: x@example.no\r\nTo: post@forbund.example\r\nSubject: bulk\r\nPrecedence: bulk\r\nMessage-ID: <b1@example.no>\r\n\r\nhello\r\n");
+    let report = home.run();
+    assert_eq!(report.handled.len(), 6);
+    assert!(home.replies().is_empty());
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM bounces WHERE email = 'borte@example.no'"),
+        1
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM messages"), 6);
+    assert_eq!(home.folder_count("Behandlet"), 6);
+}
+
+#[test]
+fn a_message_delivered_twice_is_answered_once() {
+    let home = Home::new("");
+    let raw = fixture("support.eml");
+    home.deliver(&raw);
+    home.run();
+    // The same message again, in a later run, with a different trace header.
+    let mut again =
+        b"Received: from mx2 by mx.forbund.example; Fri, 20 Nov 2026 09:20:00 +0100\r\n".to_vec();
+    again.extend_from_slice(&raw);
+    home.deliver(&again);
+    home.deliver(&raw);
+    let report = home.run();
+    assert!(report.handled.iter().all(|h| h.outcome == "duplicate"));
+    assert_eq!(home.replies().len(), 1);
+    assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 1);
+    assert_eq!(home.count("SELECT seen_count FROM messages"), 3);
+}
+
+#[test]
+fn without_message_id_the_hash_without_trace_headers_is_the_identity() {
+    let home = Home::new("");
+    let body = b"From: ola@example.no\r\nTo: post@forbund.example\r\nSubject: hei\r\n\r\nhei\r\n";
+    let mut a = b"Received: from a by b; Fri, 20 Nov 2026 09:20:00 +0100\r\nReturn-Path: <ola@example.no>\r\n".to_vec();
+    a.extend_from_slice(body);
+    let mut b = b"Received: from c by d; Fri, 20 Nov 2026 09:21:00 +0100\r\n".to_vec();
+    b.extend_from_slice(body);
+    home.deliver(&a);
+    home.deliver(&b);
+    home.run();
+    assert_eq!(home.replies().len(), 1);
+}
+
+#[test]
+fn a_broken_message_is_quarantined_and_the_next_is_answered() {
+    let home = Home::new("");
+    home.deliver(b"\x00\x01\x02 not mail \xff");
+    home.deliver(&fixture("support.eml"));
+    let report = home.run();
+    assert_eq!(report.handled.len(), 2);
+    assert_eq!(report.handled[0].outcome, "quarantined");
+    assert!(
+        report.handled[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("sender"),
+        "{:?}",
+        report.handled[0].reason
+    );
+    assert_eq!(report.handled[1].outcome, "handled");
+    assert_eq!(home.replies().len(), 1);
+    assert_eq!(home.folder_count("Karantene"), 1);
+    assert_eq!(home.folder_count("Behandlet"), 1);
+    let store = home.store();
+    let list = postbud::admin::quarantine_list(&store).unwrap();
+    assert!(list.contains("no sender"), "{list}");
+}
+
+#[test]
+fn an_oversized_message_is_quarantined_with_its_reason_and_can_be_retried() {
+    let home = Home::new("[limits]\nmax_message_bytes = 300\n");
+    let mut big = fixture("support.eml");
+    big.extend_from_slice(&[b'x'; 400]);
+    home.deliver(&big);
+    let report = home.run();
+    assert_eq!(report.handled[0].outcome, "quarantined");
+    assert!(
+        report.handled[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("limits.max_message_bytes")
+    );
+    // After raising the limit, `quarantine retry` puts it through.
+    let cfg_path = home.dir.path().join("config/postbud.toml");
+    let text = std::fs::read_to_string(&cfg_path)
+        .unwrap()
+        .replace("max_message_bytes = 300", "max_message_bytes = 100000");
+    std::fs::write(&cfg_path, text).unwrap();
+    let cfg = config::load(&cfg_path).unwrap();
+    let ctx = postbud::pipeline::Context::from_config(&cfg);
+    let id: i64 = home.count("SELECT id FROM messages WHERE outcome = 'quarantined'");
+    let mut store = home.store();
+    let out = postbud::admin::quarantine_retry(&mut store, &ctx, id, chrono::Utc::now()).unwrap();
+    assert!(out.contains("handled"), "{out}");
+    assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 1);
+}
+
+#[test]
+fn more_than_the_reply_limit_is_held() {
+    let home = Home::new("[security]\nmax_replies_per_hour = 3\n");
+    for n in 0..5 {
+        home.deliver(format!("From: ola@example.no\r\nTo: post@forbund.example\r\nSubject: q{n}\r\nMessage-ID: <q{n}@example.no>\r\n\r\nhei\r\n").as_bytes());
+    }
+    home.run();
+    assert_eq!(home.replies().len(), 3);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM messages WHERE outcome = 'held'"),
+        2
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM tickets"),
+        5,
+        "the office still gets every request"
+    );
+}
+
+#[test]
+fn header_injection_from_the_subject_is_neutralised() {
+    let home = Home::new("");
+    home.deliver(b"From: ola@example.no\r\nTo: post@forbund.example\r\nSubject: =?utf-8?q?hei=0D=0ABcc=3A_evil=40example=2Ecom?=\r\nMessage-ID: <inj@example.no>\r\n\r\n<b>hei</b>\r\n");
+    home.run();
+    let r = &home.replies()[0];
+    assert!(r.header("Bcc").is_none());
+    assert!(!String::from_utf8_lossy(&r.raw).contains("\nBcc:"));
+    assert!(r.html.contains("&lt;") || !r.html.contains("<b>hei</b>"));
+}
+
+#[test]
+fn unknown_commands_of_later_workflows_become_tickets() {
+    let home = Home::new("");
+    home.deliver(&fixture("update-phone.eml"));
+    home.deliver(&fixture("registration-hardwrap.eml"));
+    home.run();
+    let replies = home.replies();
+    assert_eq!(replies.len(), 2);
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.header("X-Postbud-Kind").as_deref() == Some("support"))
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 2);
+}
