@@ -137,6 +137,9 @@ pub struct Mailbox {
     pub quarantine_folder: String,
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
+    /// Messages handled per transaction (one durable commit per batch).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
     /// Secret resolved from password_file / password_env at load time.
     #[serde(skip)]
     pub password: Option<String>,
@@ -160,6 +163,9 @@ fn default_quarantine() -> String {
 }
 fn default_poll() -> u64 {
     30
+}
+fn default_batch() -> usize {
+    500
 }
 fn yes() -> bool {
     true
@@ -512,6 +518,9 @@ pub fn parse(
                 &mut problem,
             );
         }
+    }
+    if mb.batch_size == 0 {
+        problem("mailbox", "batch_size", "must be at least 1".into());
     }
     if mb.poll_seconds == 0 {
         problem("mailbox", "poll_seconds", "must be at least 1".into());

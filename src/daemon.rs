@@ -19,9 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Messages handled per transaction.
-pub const BATCH: usize = 500;
-
 /// Either mailbox, chosen by config.
 pub enum AnyMailbox {
     Maildir(MaildirMailbox),
@@ -161,7 +158,7 @@ pub async fn run_once(cfg: &Config) -> Result<Report> {
     outbox::recover(&store.conn, &transport)?;
     let mut report = Report::default();
     loop {
-        let batch = mailbox.fetch(BATCH).await?;
+        let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
         if batch.is_empty() {
             break;
         }
@@ -260,7 +257,7 @@ async fn intake_loop(
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
             last_ping = Instant::now();
         }
-        let batch = match mailbox.fetch(BATCH).await {
+        let batch = match mailbox.fetch(cfg.mailbox.batch_size).await {
             Ok(b) => {
                 failures = 0;
                 b

@@ -1,3 +1,4 @@
 mod pipeline;
 mod support;
 mod transport;
+mod crash;

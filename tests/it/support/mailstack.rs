@@ -188,50 +188,46 @@ impl MailStack {
     /// the given TLS mode (port chosen to match), this stack's CA, password
     /// "pw", INBOX, IDLE on, poll every second.
     pub fn imap_config(&self, user: &str, tls: Tls) -> config::Mailbox {
-        config::Mailbox {
-            kind: config::MailboxKind::Imap,
-            path: None,
-            host: Some("127.0.0.1".into()),
-            port: Some(match tls {
-                Tls::Implicit => self.imaps_port(),
-                Tls::Starttls | Tls::None => self.imap_port(),
-            }),
-            tls: Some(tls),
-            ca_file: Some(self.ca_file()),
-            username: Some(user.into()),
-            password_file: None,
-            password_env: None,
-            folder: "INBOX".into(),
-            idle: true,
-            processed_folder: "Behandlet".into(),
-            quarantine_folder: "Karantene".into(),
-            poll_seconds: 1,
-            password: Some(PASSWORD.into()),
-        }
+        let (mode, port) = match tls {
+            Tls::Implicit => ("implicit", self.imaps_port()),
+            Tls::Starttls => ("starttls", self.imap_port()),
+            Tls::None => ("none", self.imap_port()),
+        };
+        // Through serde, so that keys added to the config later get their defaults.
+        let text = format!(
+            "kind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{mode}\"\n\
+             ca_file = {ca:?}\nusername = {user:?}\nfolder = \"INBOX\"\nidle = true\n\
+             processed_folder = \"Behandlet\"\nquarantine_folder = \"Karantene\"\n\
+             poll_seconds = 1\n",
+            ca = self.ca_file().display().to_string(),
+        );
+        let mut cfg: config::Mailbox =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("test [mailbox] config: {e}\n{text}"));
+        cfg.password = Some(PASSWORD.into());
+        cfg
     }
 
     /// An `[outgoing]` SMTP config for this stack. `user: None`: the plain
     /// port, no TLS, no AUTH (`tls` is ignored). `Some(user)`: submission
     /// (`Starttls`) or implicit TLS (`Implicit`) with AUTH as `user`/"pw".
     pub fn smtp_config(&self, tls: Tls, user: Option<&str>) -> config::Outgoing {
-        let (tls, port) = match (user, tls) {
-            (None, _) => (Tls::None, self.smtp_port()),
-            (Some(_), Tls::Implicit) => (Tls::Implicit, self.smtps_port()),
-            (Some(_), _) => (Tls::Starttls, self.submission_port()),
+        let (mode, port) = match (user, tls) {
+            (None, _) => ("none", self.smtp_port()),
+            (Some(_), Tls::Implicit) => ("implicit", self.smtps_port()),
+            (Some(_), _) => ("starttls", self.submission_port()),
         };
-        config::Outgoing {
-            kind: config::OutgoingKind::Smtp,
-            path: None,
-            host: Some("127.0.0.1".into()),
-            port: Some(port),
-            tls: Some(tls),
-            ca_file: Some(self.ca_file()),
-            username: user.map(str::to_string),
-            password_file: None,
-            password_env: None,
-            connections: 2,
-            password: user.map(|_| PASSWORD.to_string()),
+        let mut text = format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{mode}\"\n\
+             ca_file = {ca:?}\nconnections = 2\n",
+            ca = self.ca_file().display().to_string(),
+        );
+        if let Some(user) = user {
+            text.push_str(&format!("username = {user:?}\n"));
         }
+        let mut cfg: config::Outgoing =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("test [outgoing] config: {e}\n{text}"));
+        cfg.password = user.map(|_| PASSWORD.to_string());
+        cfg
     }
 
     /// Hands a message to Postfix's plain port (blocking) and returns once
