@@ -171,6 +171,23 @@ pub async fn run_once(cfg: &Config) -> Result<Report> {
     Ok(report)
 }
 
+/// Handles every message now in the mailbox, batch by batch.
+pub async fn intake_all(
+    cfg: &Config,
+    ctx: &Context,
+    store: &mut Store,
+    mailbox: &mut AnyMailbox,
+) -> Result<Vec<Handled>> {
+    let mut handled = Vec::new();
+    loop {
+        let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
+        if batch.is_empty() {
+            return Ok(handled);
+        }
+        handled.extend(handle_and_settle(store, ctx, mailbox, &batch).await?);
+    }
+}
+
 async fn handle_and_settle(
     store: &mut Store,
     ctx: &Context,

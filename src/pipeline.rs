@@ -141,11 +141,10 @@ fn quarantine(
         .and_then(|p| p.from.as_ref())
         .map(|a| a.email.clone());
     let subject = parsed.map(|p| p.subject.clone());
-    conn.execute(
-        "INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw)
+    conn.prepare_cached("INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw)
          VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5, ?6)
          ON CONFLICT(identity) DO UPDATE SET outcome = 'quarantined', reason = excluded.reason,
-             handled_at = excluded.handled_at, seen_count = seen_count + 1, raw = excluded.raw",
+             handled_at = excluded.handled_at, seen_count = seen_count + 1, raw = excluded.raw")?.execute(
         params![identity, sender, subject, reason, ts(now), raw],
     )?;
     Ok(())
@@ -178,19 +177,14 @@ fn handle_one(
     let msg = message::parse(raw).context("not a mail message: no header could be read")?;
     let identity = message::identity(raw, Some(&msg));
     let seen: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, outcome FROM messages WHERE identity = ?1",
-            [&identity],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, outcome FROM messages WHERE identity = ?1")?
+        .query_row([&identity], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((id, outcome)) = &seen
         && outcome != "quarantined"
     {
-        conn.execute(
-            "UPDATE messages SET seen_count = seen_count + 1 WHERE id = ?1",
-            [id],
-        )?;
+        conn.prepare_cached("UPDATE messages SET seen_count = seen_count + 1 WHERE id = ?1")?
+            .execute([id])?;
         return Ok(done(Destination::Processed, "duplicate", "", None, 0));
     }
     let sender = msg
@@ -216,17 +210,15 @@ fn handle_one(
     };
     let row = match seen {
         Some((id, _)) => {
-            conn.execute(
-                "UPDATE messages SET sender = ?2, subject = ?3, outcome = 'handling', reason = NULL,
-                     handled_at = ?4, seen_count = seen_count + 1 WHERE id = ?1",
+            conn.prepare_cached("UPDATE messages SET sender = ?2, subject = ?3, outcome = 'handling', reason = NULL,
+                     handled_at = ?4, seen_count = seen_count + 1 WHERE id = ?1")?.execute(
                 params![id, sender, msg.subject, ts(now)],
             )?;
             id
         }
         None => {
-            conn.execute(
-                "INSERT INTO messages (identity, sender, subject, outcome, received_at, handled_at, raw)
-                 VALUES (?1, ?2, ?3, 'handling', ?4, ?4, ?5)",
+            conn.prepare_cached("INSERT INTO messages (identity, sender, subject, outcome, received_at, handled_at, raw)
+                 VALUES (?1, ?2, ?3, 'handling', ?4, ?4, ?5)")?.execute(
                 params![identity, sender, msg.subject, ts(now), raw],
             )?;
             conn.last_insert_rowid()
@@ -246,10 +238,16 @@ fn handle_one(
         hold,
         now,
     )?;
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE messages SET kind = ?2, result = ?3, ref = ?4, outcome = ?5 WHERE id = ?1",
-        params![row, plan.kind, plan.result.as_str(), reference, outcome],
-    )?;
+    )?
+    .execute(params![
+        row,
+        plan.kind,
+        plan.result.as_str(),
+        reference,
+        outcome
+    ])?;
     Ok(done(
         Destination::Processed,
         outcome,

@@ -135,9 +135,7 @@ pub fn decide(
             keyword: Keyword::Hjelp,
             ..
         } => help::decide(f, s),
-        Kind::Command { keyword, .. } => {
-            support::decide(f, msg, s, &format!("{keyword:?}").to_lowercase())
-        } // TODO keyword.kind()
+        Kind::Command { keyword, .. } => support::decide(f, msg, s, keyword.kind()),
         Kind::Registration => support::decide(f, msg, s, "registration"),
         Kind::Deduction => support::decide(f, msg, s, "submission"),
         Kind::Support => support::decide(f, msg, s, "support"),

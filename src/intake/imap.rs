@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use async_imap::error::Error as ImapError;
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::imap_proto::{Response, Status};
 use async_imap::types::UnsolicitedResponse;
 use futures::{Stream as FuturesStream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -286,7 +287,7 @@ impl ImapMailbox {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| fail("TLS handshake", e.into()))?;
-            Ok(Stream::Tls(Box::new(tls)))
+            Ok(Stream::tls(tls))
         };
 
         let setup = async {
@@ -304,7 +305,7 @@ impl ImapMailbox {
                     client
                 }
                 Tls::Starttls => {
-                    let mut client = async_imap::Client::new(Stream::Plain(tcp));
+                    let mut client = async_imap::Client::new(Stream::plain(tcp));
                     greeting(&mut client)
                         .await
                         .map_err(|e| fail("greeting", e))?;
@@ -312,13 +313,13 @@ impl ImapMailbox {
                         .run_command_and_check_ok("STARTTLS", None)
                         .await
                         .map_err(|e| fail("STARTTLS", e.into()))?;
-                    let Stream::Plain(tcp) = client.into_inner() else {
+                    let Inner::Plain(tcp) = client.into_inner().inner else {
                         unreachable!("the client was built on a plain stream")
                     };
                     async_imap::Client::new(tls_connect(tcp).await?)
                 }
                 Tls::None => {
-                    let mut client = async_imap::Client::new(Stream::Plain(tcp));
+                    let mut client = async_imap::Client::new(Stream::plain(tcp));
                     greeting(&mut client)
                         .await
                         .map_err(|e| fail("greeting", e))?;
@@ -342,6 +343,7 @@ impl ImapMailbox {
         };
 
         let caps = cmd("CAPABILITY", session.capabilities()).await?;
+        check_open(&session, "CAPABILITY")?;
         let mut conn = Conn {
             can_move: caps.has_str("MOVE"),
             can_idle: caps.has_str("IDLE"),
@@ -359,6 +361,7 @@ impl ImapMailbox {
             f.broken = true;
             f
         })?;
+        check_open(&conn.session, "SELECT")?;
         let validity = selected.uid_validity.ok_or_else(|| {
             fail(
                 "SELECT",
@@ -398,17 +401,38 @@ impl ImapMailbox {
         Ok(conn)
     }
 
-    /// Reads what the server said on its own: EXISTS and RECENT mean new mail.
+    /// Reads what the server said on its own: EXISTS and RECENT mean new
+    /// mail; BYE means the session is over.
     fn drain(&mut self) {
+        let mut bye = false;
         if let Some(conn) = &self.conn {
             while let Ok(r) = conn.session.unsolicited_responses.try_recv() {
-                if matches!(
-                    r,
-                    UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
-                ) {
-                    self.new_mail = true;
+                match r {
+                    UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_) => {
+                        self.new_mail = true;
+                    }
+                    UnsolicitedResponse::Other(d) => {
+                        debug!(response = ?d.parsed(), "imap unsolicited");
+                        if let Response::Data {
+                            status: Status::Bye,
+                            outcome,
+                            ..
+                        } = d.parsed()
+                        {
+                            warn!(
+                                reason = outcome.information.as_deref().unwrap_or(""),
+                                "imap server said BYE"
+                            );
+                            bye = true;
+                        }
+                    }
+                    _ => {}
                 }
             }
+        }
+        if bye {
+            // The server is closing this session; the next call reconnects.
+            self.conn = None;
         }
     }
 
@@ -417,6 +441,7 @@ impl ImapMailbox {
         self.new_mail = false;
         let conn = self.conn.as_mut().expect("connected");
         let found = cmd("UID SEARCH", conn.session.uid_search("UNDELETED")).await?;
+        check_open(&conn.session, "UID SEARCH")?;
         let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();
         self.handed_out.retain(|u| uids.binary_search(u).is_ok());
@@ -438,8 +463,9 @@ impl ImapMailbox {
                     .uid_fetch(uid_set(&candidates), "(UID RFC822.SIZE)"),
             )
             .await?;
-            collect("UID FETCH RFC822.SIZE", stream)
-                .await?
+            let fetched = collect("UID FETCH RFC822.SIZE", stream).await?;
+            check_open(&conn.session, "UID FETCH RFC822.SIZE")?;
+            fetched
                 .into_iter()
                 .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
                 .collect()
@@ -472,8 +498,9 @@ impl ImapMailbox {
                 conn.session.uid_fetch(uid_set(batch), "(UID BODY.PEEK[])"),
             )
             .await?;
-            let mut bodies: HashMap<u32, Vec<u8>> = collect("UID FETCH BODY.PEEK[]", stream)
-                .await?
+            let fetched = collect("UID FETCH BODY.PEEK[]", stream).await?;
+            check_open(&conn.session, "UID FETCH BODY.PEEK[]")?;
+            let mut bodies: HashMap<u32, Vec<u8>> = fetched
                 .into_iter()
                 .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
                 .collect();
@@ -548,6 +575,7 @@ impl ImapMailbox {
                         collect("EXPUNGE", stream).await?;
                     }
                 }
+                check_open(&conn.session, "settle")?;
                 for uid in chunk {
                     self.handed_out.remove(uid);
                 }
@@ -658,7 +686,6 @@ impl Mailbox for ImapMailbox {
 
 /// Reads the server greeting; a BYE (server refusing us) is an error.
 async fn greeting(client: &mut async_imap::Client<Stream>) -> anyhow::Result<()> {
-    use async_imap::imap_proto::{Response, Status};
     let resp = client
         .read_response()
         .await?
@@ -684,7 +711,9 @@ async fn ensure_folder(
     let pattern = quoted(&encoded);
     let exists = async |session: &mut async_imap::Session<Stream>| -> Result<bool, Failure> {
         let stream = cmd("LIST", session.list(Some(""), Some(&pattern))).await?;
-        Ok(!collect("LIST", stream).await?.is_empty())
+        let names = collect("LIST", stream).await?;
+        check_open(session, "LIST")?;
+        Ok(!names.is_empty())
     };
     if exists(session).await? {
         return Ok(());
@@ -782,11 +811,48 @@ fn mailbox_name(name: &str) -> String {
 }
 
 /// The connection under the IMAP client: plain TCP (loopback, or before
-/// STARTTLS) or rustls.
+/// STARTTLS) or rustls. It remembers reaching end of file: async-imap ends a
+/// response stream quietly when the connection closes before the tagged
+/// answer, so a cut connection would look like an empty SEARCH or a short
+/// FETCH; `check_open` after each command turns that into an error.
 #[derive(Debug)]
-enum Stream {
+struct Stream {
+    inner: Inner,
+    /// The server closed the connection (a read returned end of file).
+    eof: bool,
+}
+
+#[derive(Debug)]
+enum Inner {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn plain(tcp: TcpStream) -> Self {
+        Stream {
+            inner: Inner::Plain(tcp),
+            eof: false,
+        }
+    }
+    fn tls(tls: TlsStream<TcpStream>) -> Self {
+        Stream {
+            inner: Inner::Tls(Box::new(tls)),
+            eof: false,
+        }
+    }
+}
+
+/// Fails when the server has closed the connection: whatever the last
+/// command seemed to return is then incomplete.
+fn check_open(session: &async_imap::Session<Stream>, what: &str) -> Result<(), Failure> {
+    if session.get_ref().eof {
+        return Err(Failure::broken(
+            what,
+            anyhow::anyhow!("connection closed by the server"),
+        ));
+    }
+    Ok(())
 }
 
 impl AsyncRead for Stream {
@@ -795,10 +861,16 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = match &mut this.inner {
+            Inner::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0 {
+            this.eof = true;
         }
+        r
     }
 }
 
@@ -808,21 +880,21 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().inner {
+            Inner::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().inner {
+            Inner::Plain(s) => Pin::new(s).poll_flush(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().inner {
+            Inner::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -41,9 +41,8 @@ pub fn apply(
                 subject,
                 body,
             } => {
-                conn.execute(
-                    "INSERT INTO tickets (ref, message_id, sender, subject, body, topic, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                conn.prepare_cached("INSERT INTO tickets (ref, message_id, sender, subject, body, topic, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
                     params![r, m.row, m.sender, subject, body, topic, ts(now)],
                 )?;
                 audit(
@@ -64,18 +63,18 @@ pub fn apply(
                 hash,
                 expires_at,
             } => {
-                conn.execute(
+                conn.prepare_cached(
                     "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        email,
-                        purpose.as_str(),
-                        salt,
-                        hash,
-                        ts(now),
-                        ts(*expires_at)
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    email,
+                    purpose.as_str(),
+                    salt,
+                    hash,
+                    ts(now),
+                    ts(*expires_at)
+                ])?;
                 audit(
                     conn,
                     now,
@@ -88,16 +87,15 @@ pub fn apply(
                 )?;
             }
             Action::NeutralReplied { email, day } => {
-                conn.execute(
+                conn.prepare_cached(
                     "INSERT OR IGNORE INTO neutral_replies (email, day) VALUES (?1, ?2)",
-                    params![email, day],
-                )?;
+                )?
+                .execute(params![email, day])?;
             }
             Action::MarkBouncing { emails } => {
                 for e in emails {
-                    conn.execute(
-                        "INSERT INTO bounces (email, first_at, last_at) VALUES (?1, ?2, ?2)
-                         ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1",
+                    conn.prepare_cached("INSERT INTO bounces (email, first_at, last_at) VALUES (?1, ?2, ?2)
+                         ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1")?.execute(
                         params![e, ts(now)],
                     )?;
                     audit(
@@ -142,10 +140,9 @@ pub fn apply(
             date: now,
         };
         let (subject, raw) = renderer.build(&headers, &text, &html)?;
-        conn.execute(
-            "INSERT INTO outbox (message_id, ref, kind, result, recipient, mail_from, rfc_message_id,
+        conn.prepare_cached("INSERT INTO outbox (message_id, ref, kind, result, recipient, mail_from, rfc_message_id,
                                  subject, raw, next_attempt_at, created_at, secret)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)")?.execute(
             params![
                 m.row,
                 reference,

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -37,9 +40,10 @@ fn kill_9_at_random_moments_never_loses_or_repeats_anything() {
     const N: usize = 800;
     let home = Home::new("");
     let cfg_path = home.dir.path().join("config/postbud.toml");
-    let text = std::fs::read_to_string(&cfg_path)
-        .unwrap()
-        .replace("path = \"var/mail\"", "path = \"var/mail\"\nbatch_size = 7\npoll_seconds = 1");
+    let text = std::fs::read_to_string(&cfg_path).unwrap().replace(
+        "path = \"var/mail\"",
+        "path = \"var/mail\"\nbatch_size = 7\npoll_seconds = 1",
+    );
     std::fs::write(&cfg_path, text).unwrap();
     for i in 0..N {
         home.deliver(
@@ -57,7 +61,10 @@ fn kill_9_at_random_moments_never_loses_or_repeats_anything() {
     while home.count("SELECT COUNT(*) FROM outbox WHERE state = 'queued'") > 0
         || home.count("SELECT COUNT(*) FROM messages") < N as i64
     {
-        assert!(started.elapsed() < Duration::from_secs(120), "no progress after {kills} kills");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no progress after {kills} kills"
+        );
         let mut child = Command::new(bin)
             .args(["--config", cfg_path.to_str().unwrap(), "run"])
             .stdout(Stdio::null())
@@ -79,11 +86,20 @@ fn kill_9_at_random_moments_never_loses_or_repeats_anything() {
     assert!(kills >= 3, "the daemon was killed only {kills} times");
 
     assert_eq!(home.count("SELECT COUNT(*) FROM messages"), N as i64);
-    assert_eq!(home.count("SELECT COUNT(*) FROM messages WHERE outcome = 'handled'"), N as i64);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM messages WHERE outcome = 'handled'"),
+        N as i64
+    );
     assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), N as i64);
-    assert_eq!(home.count("SELECT COUNT(*) FROM audit WHERE entity = 'ticket'"), N as i64);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM audit WHERE entity = 'ticket'"),
+        N as i64
+    );
     assert_eq!(home.count("SELECT COUNT(*) FROM outbox"), N as i64);
-    assert_eq!(home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"), N as i64);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"),
+        N as i64
+    );
     assert_eq!(home.folder_count(""), 0, "inbox empty");
     assert_eq!(home.folder_count("Behandlet"), N);
     let replies = home.replies();

@@ -1,4 +1,5 @@
+mod crash;
+mod e2e;
 mod pipeline;
 mod support;
 mod transport;
-mod crash;

@@ -28,7 +28,15 @@ pub struct Home {
 }
 
 impl Home {
+    /// Maildir in, file outbox out, and `extra` config sections.
     pub fn new(extra: &str) -> Home {
+        Home::custom(&format!(
+            "[mailbox]\nkind = \"maildir\"\npath = \"var/mail\"\n[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n{extra}"
+        ))
+    }
+
+    /// `sections` gives [mailbox], [outgoing] and anything else.
+    pub fn custom(sections: &str) -> Home {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         let path = dir.path().join("config/postbud.toml");
@@ -40,13 +48,7 @@ impl Home {
 name = "Forbundet"
 address = "post@forbund.example"
 admins = ["kontor@forbund.example"]
-[mailbox]
-kind = "maildir"
-path = "var/mail"
-[outgoing]
-kind = "file"
-path = "var/outbox"
-{extra}
+{sections}
 "#
             ),
         )
@@ -71,7 +73,9 @@ path = "var/outbox"
             &|_, _| {},
         )
         .unwrap();
-        maildir::create(&cfg.mailbox.path.clone().unwrap()).unwrap();
+        if let Some(p) = &cfg.mailbox.path {
+            maildir::create(p).unwrap();
+        }
         Home { dir, cfg }
     }
 
@@ -86,6 +90,10 @@ path = "var/outbox"
             .unwrap()
             .block_on(daemon::run_once(&self.cfg))
             .unwrap()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config/postbud.toml")
     }
 
     pub fn store(&self) -> Store {
@@ -463,7 +471,7 @@ fn a_broken_message_is_quarantined_and_the_next_is_answered() {
     assert_eq!(home.folder_count("Behandlet"), 1);
     let store = home.store();
     let list = postbud::admin::quarantine_list(&store).unwrap();
-    assert!(list.contains("no sender"), "{list}");
+    assert!(list.contains("not a mail message"), "{list}");
 }
 
 #[test]

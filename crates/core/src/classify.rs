@@ -487,11 +487,12 @@ fn text_after_first_line(text: &str) -> String {
 /// HTML part.
 fn has_registration(msg: &Incoming) -> bool {
     const MARK: &str = "REG1;";
+    // The HTML is converted only when it could hold the mark: "REG1<wbr>;"
+    // still contains "REG".
     msg.full_text.contains(MARK)
-        || msg
-            .html
-            .as_deref()
-            .is_some_and(|h| h.contains(MARK) || crate::message::html_to_text(h).contains(MARK))
+        || msg.html.as_deref().is_some_and(|h| {
+            h.contains(MARK) || h.contains("REG") && crate::message::html_to_text(h).contains(MARK)
+        })
 }
 
 /// An attachment of a deduction list type (SPEC section 8), by file

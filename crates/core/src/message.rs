@@ -67,12 +67,16 @@ pub struct Incoming {
     /// References + In-Reply-To ids without angle brackets.
     pub references: Vec<String>,
     /// Body text (text/plain, else HTML turned into text), LF line endings,
-    /// U+00A0 replaced by spaces, with quoted replies (`> ` lines,
-    /// "On ... wrote:", "Den ... skrev:", Outlook's "From:/Sendt:" block and
-    /// everything after it) removed. Commands are read only from this.
+    /// U+00A0 replaced by spaces, `format=flowed` rejoined, with quoted
+    /// replies (`> ` lines, "On ... wrote:", "Den ... skrev:", Outlook's
+    /// "From:/Sendt:" block, "-----Original Message-----" and forwarded
+    /// message separators and everything after them) and a signature after
+    /// "-- " removed; leading blank lines and trailing whitespace trimmed.
+    /// Commands are read only from this.
     pub text: String,
-    /// The same body text with quotes kept (registration strings may be in a
-    /// forwarded, quoted part).
+    /// The same body text with quotes and signature kept (registration
+    /// strings may be in a forwarded, quoted part). Several text/plain body
+    /// parts are joined with a newline.
     pub full_text: String,
     /// Raw HTML body when the message had one (for finding strings in
     /// HTML-only mail), else None.
@@ -92,7 +96,7 @@ pub struct Incoming {
 }
 
 /// Parses raw bytes. `None` only when the bytes are not a message at all
-/// (no header block). Never panics.
+/// (empty, or no header field before the first blank line). Never panics.
 pub fn parse(raw: &[u8]) -> Option<Incoming> {
     // mail-parser is fuzzed and documented as never panicking; should it
     // panic all the same, the bytes are treated as no message rather than
@@ -100,9 +104,15 @@ pub fn parse(raw: &[u8]) -> Option<Incoming> {
     let msg = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
         .ok()
         .flatten()?;
+    // A message has at least its root part; without one there is nothing.
     msg.parts.first()?;
-
+    // mail-parser takes any bytes for a body; without a single header field
+    // ("hello", a stray blank line first) they are not a message.
     let (fields, _) = headers::read_block(raw);
+    if fields.iter().all(|f| f.name.is_empty()) {
+        return None;
+    }
+
     let header = |name: &str| {
         fields
             .iter()

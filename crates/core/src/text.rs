@@ -22,22 +22,78 @@ pub(crate) fn normalise(s: &str) -> String {
 }
 
 /// HTML -> plain text with html2text (paragraphs, lists and quotes kept;
-/// no link footnotes), falling back to mail-parser's simpler conversion if
-/// html2text fails. Normalised as [`normalise`].
+/// no link footnotes), falling back to mail-parser's simpler, linear
+/// conversion if html2text fails, or for HTML nested deeper than
+/// [`MAX_HTML_DEPTH`] (html2text's time grows with the square of the depth:
+/// 3,000 nested lists take most of a second). Normalised as [`normalise`].
 pub(crate) fn html_to_text(html: &str) -> String {
-    // html2text is not documented as panic-free; a panic there must not take
-    // the message (or the daemon) with it.
-    let converted = std::panic::catch_unwind(|| {
-        html2text::config::plain_no_decorate()
-            .link_footnotes(false)
-            .string_from_read(html.as_bytes(), 10_000)
-            .ok()
-    })
-    .ok()
-    .flatten();
+    let converted = if nesting_depth(html) <= MAX_HTML_DEPTH {
+        // html2text is not documented as panic-free; a panic there must not
+        // take the message (or the daemon) with it.
+        std::panic::catch_unwind(|| {
+            html2text::config::plain_no_decorate()
+                .link_footnotes(false)
+                .string_from_read(html.as_bytes(), 10_000)
+                .ok()
+        })
+        .ok()
+        .flatten()
+    } else {
+        None
+    };
     let text =
         converted.unwrap_or_else(|| mail_parser::decoders::html::html_to_text(html).to_string());
     normalise(&text)
+}
+
+/// Deeper than this, HTML is not given to html2text. Mail from real clients
+/// nests a few dozen levels, long Outlook threads perhaps a hundred.
+pub(crate) const MAX_HTML_DEPTH: usize = 400;
+
+/// How deep the elements of `html` nest, estimated from its tags: void
+/// elements, self-closing tags and elements that close implicitly (`p`,
+/// `li`, `td`, ...) are not counted.
+fn nesting_depth(html: &str) -> usize {
+    const UNCOUNTED: [&[u8]; 24] = [
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+        b"param", b"source", b"track", b"wbr", b"p", b"li", b"dt", b"dd", b"tr", b"td", b"th",
+        b"option", b"o:p", b"html",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut pos = 0;
+    while let Some(offset) = bytes
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'<'))
+    {
+        pos += offset + 1;
+        let closing = bytes.get(pos) == Some(&b'/');
+        let start = if closing { pos + 1 } else { pos };
+        let name: Vec<u8> = bytes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b':')
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        if name.is_empty() || UNCOUNTED.contains(&name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let self_closing = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'>'))
+            .and_then(|end| bytes.get((start + end).checked_sub(1)?))
+            == Some(&b'/');
+        if !self_closing {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
 }
 
 /// Rejoins a `format=flowed` body (RFC 3676): a line ending in a space is
@@ -249,6 +305,36 @@ mod tests {
     #[test]
     fn normalises() {
         assert_eq!(normalise("a\r\nb\rc\u{a0}d\n"), "a\nb\nc d\n");
+    }
+
+    #[test]
+    fn measures_nesting() {
+        assert_eq!(nesting_depth(""), 0);
+        assert_eq!(
+            nesting_depth("<div><p>a<br>b<img src=x/></div><div><b>x</b></div>"),
+            2
+        );
+        assert_eq!(nesting_depth("<ul><li>a<ul><li>b</ul></ul>"), 2);
+        assert_eq!(nesting_depth("</div></div><x/><<<"), 0);
+        assert_eq!(nesting_depth(&"<div>".repeat(1000)), 1000);
+    }
+
+    #[test]
+    fn deep_html_is_converted_quickly() {
+        let n = 100_000;
+        let html = format!("{}dypt{}", "<ul><li>".repeat(n), "</li></ul>".repeat(n));
+        let start = std::time::Instant::now();
+        assert!(html_to_text(&html).contains("dypt"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let html = format!(
+            "{}grunt{}",
+            "<blockquote>".repeat(20),
+            "</blockquote>".repeat(20)
+        );
+        assert_eq!(
+            html_to_text(&html).trim(),
+            format!("{}grunt", "> ".repeat(20))
+        );
     }
 
     #[test]

@@ -274,7 +274,15 @@ fn missing_headers() {
 
 #[test]
 fn not_a_message() {
-    assert!(parse(b"").is_none());
+    for raw in [
+        &b""[..],
+        b"hello world",
+        b"\r\n\r\nFrom: a@example.no\r\n",
+        b"\x00\x01",
+    ] {
+        assert!(parse(raw).is_none(), "{raw:?}");
+    }
+    assert!(parse(b"Subject: hei").is_some());
 }
 
 #[test]

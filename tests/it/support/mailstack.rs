@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Set `MAILSTACK_KEEP=1` to keep the directory (configs, logs, mail) after
-//! the test; its path is printed.
+//! the test; its path is printed. Stacks live in /dev/shm when there is one
+//! (`MAILSTACK_TMPDIR` to choose).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -72,6 +73,21 @@ impl Ports {
     }
 }
 
+/// Where stacks live: `MAILSTACK_TMPDIR`, else /dev/shm when there is one
+/// (a file written and renamed takes ~60 µs there, ~1.2 ms on this
+/// machine's disk: Dovecot appends and Postfix queues 3-20 times faster),
+/// else the system's temporary directory.
+fn base_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("MAILSTACK_TMPDIR") {
+        return d.into();
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && tempfile::tempdir_in(shm).is_ok() {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack.sh")
 }
@@ -86,7 +102,7 @@ impl MailStack {
         for _ in 0..3 {
             let dir = tempfile::Builder::new()
                 .prefix("mailstack-")
-                .tempdir()
+                .tempdir_in(base_dir())
                 .expect("create a temporary directory");
             let stack = MailStack {
                 dir,
@@ -296,6 +312,7 @@ impl MailStack {
         let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port()))
             .await
             .unwrap_or_else(|e| panic!("imap connect: {e}"));
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
         let mut client = async_imap::Client::new(tcp);
         client
             .read_response()
@@ -381,19 +398,62 @@ impl MailStack {
         self.append_all(user, folder, &[raw]).await;
     }
 
-    /// Several APPENDs on one connection, in order.
+    /// Several APPENDs on one connection, in order, pipelined (LITERAL+):
+    /// thousands of messages a second, for bulk setup.
     pub async fn append_all(&self, user: &str, folder: &str, raws: &[&[u8]]) {
-        let mut s = self.imap(user).await;
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port()))
+            .await
+            .unwrap_or_else(|e| panic!("imap connect: {e}"));
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
+        let (r, mut w) = tcp.into_split();
+        let mut r = tokio::io::BufReader::new(r);
+        let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let mut out = format!("L LOGIN {} {}\r\n", quote(user), quote(PASSWORD)).into_bytes();
         if folder != "INBOX" {
-            // Fails when it exists; that is fine.
-            let _ = s.create(folder).await;
+            out.extend_from_slice(format!("C CREATE {}\r\n", quote(folder)).as_bytes());
         }
-        for raw in raws {
-            s.append(folder, None, None, raw)
-                .await
-                .unwrap_or_else(|e| panic!("imap append to {folder} as {user}: {e}"));
+        for (i, raw) in raws.iter().enumerate() {
+            let cmd = format!("A{i} APPEND {} {{{}+}}\r\n", quote(folder), raw.len());
+            out.extend_from_slice(cmd.as_bytes());
+            out.extend_from_slice(raw);
+            out.extend_from_slice(b"\r\n");
         }
-        let _ = s.logout().await;
+        out.extend_from_slice(b"Z LOGOUT\r\n");
+        // Write and read at once: the answers would otherwise fill the
+        // socket buffers and stall both sides.
+        let write = async move {
+            w.write_all(&out).await.expect("imap append: write");
+            w
+        };
+        let read = async {
+            let mut failures = Vec::new();
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = r.read_line(&mut line).await.expect("imap append: read");
+                if n == 0 || line.starts_with("Z ") {
+                    break;
+                }
+                let Some((tag, rest)) = line.split_once(' ') else {
+                    continue;
+                };
+                let ok = rest.starts_with("OK");
+                if tag == "L" && !ok {
+                    failures.push(format!("login as {user}: {}", line.trim_end()));
+                    break;
+                }
+                if tag.starts_with('A') && !ok {
+                    failures.push(line.trim_end().to_string());
+                }
+            }
+            failures
+        };
+        let (_w, failures) = tokio::join!(write, read);
+        assert!(
+            failures.is_empty(),
+            "imap append to {folder} as {user}: {failures:?}"
+        );
     }
 
     /// Deletes `user`'s `folder` (not INBOX); a session that has it selected
