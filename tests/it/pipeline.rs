@@ -461,7 +461,7 @@ fn a_broken_message_is_quarantined_and_the_next_is_answered() {
             .reason
             .as_deref()
             .unwrap()
-            .contains("sender"),
+            .contains("not a mail message"),
         "{:?}",
         report.handled[0].reason
     );
