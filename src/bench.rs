@@ -26,6 +26,9 @@ pub struct Args {
     /// built-in discarding sink.
     #[arg(long)]
     pub smtp: Option<String>,
+    /// SMTP connections used at once.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
     /// Messages per transaction.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
@@ -159,14 +162,17 @@ async fn smtp_send(dir: &std::path::Path, args: &Args) -> Result<()> {
         }
         tx.commit()?;
     }
-    let mut transport = SmtpTransport::new(&cfg.outgoing);
+    let mut transport: Vec<SmtpTransport> = (0..args.connections)
+        .map(|_| SmtpTransport::new(&cfg.outgoing))
+        .collect();
     let t = Instant::now();
     let d = outbox::drain(&mut store.conn, &mut transport, chrono::Utc::now, || false).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "smtp send: {} replies to the {what} in {secs:.2} s = {:.0} replies/s, one connection ({} to retry, {} failed)  [target >= 1000/s to a sink]",
+        "smtp send: {} replies to the {what} in {secs:.2} s = {:.0} replies/s, {} connection(s) ({} to retry, {} failed)  [target >= 1000/s to a sink]",
         d.sent,
         d.sent as f64 / secs,
+        args.connections,
         d.retry,
         d.failed
     );

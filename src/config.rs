@@ -210,7 +210,7 @@ impl Default for Outgoing {
     }
 }
 fn default_connections() -> usize {
-    2
+    4
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

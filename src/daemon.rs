@@ -79,6 +79,16 @@ impl AnyTransport {
             OutgoingKind::Smtp => AnyTransport::Smtp(SmtpTransport::new(o)),
         })
     }
+
+    /// One transport per connection the sender may keep open at once
+    /// (`outgoing.connections` for SMTP; one writer for the file outbox).
+    pub fn pool(cfg: &Config) -> Result<Vec<AnyTransport>> {
+        let n = match cfg.outgoing.kind {
+            OutgoingKind::File => 1,
+            OutgoingKind::Smtp => cfg.outgoing.connections.max(1),
+        };
+        (0..n).map(|_| AnyTransport::open(cfg)).collect()
+    }
 }
 
 impl Transport for AnyTransport {
@@ -154,8 +164,8 @@ pub async fn run_once(cfg: &Config) -> Result<Report> {
     let ctx = Context::from_config(cfg);
     let mut store = Store::open(&cfg.register.path)?;
     let mut mailbox = AnyMailbox::open(cfg)?;
-    let mut transport = AnyTransport::open(cfg)?;
-    outbox::recover(&store.conn, &transport)?;
+    let mut transport = AnyTransport::pool(cfg)?;
+    outbox::recover(&store.conn, &transport[0])?;
     let mut report = Report::default();
     loop {
         let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
@@ -213,8 +223,8 @@ pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
 
     let sender = {
         let mut conn = Store::open(&cfg.register.path)?.conn;
-        let mut transport = AnyTransport::open(cfg)?;
-        outbox::recover(&conn, &transport)?;
+        let mut transport = AnyTransport::pool(cfg)?;
+        outbox::recover(&conn, &transport[0])?;
         let wake = wake_sender.clone();
         let shutdown = shutdown.clone();
         async move {

@@ -90,55 +90,91 @@ pub fn recover(conn: &Connection, transport: &impl Transport) -> Result<usize> {
     Ok(ids.len())
 }
 
-/// Sends every queued row that is due, oldest first, until none is left.
-/// Each row is marked `sending` durably before it is handed to the transport,
-/// and that mark is committed together with the previous row's result, so a
-/// row is never handed over twice and a send costs one commit.
-pub async fn drain(
+/// Sends every queued row that is due, oldest first, until none is left,
+/// with one send in flight per transport in `pool` (one connection each).
+/// Each row is marked `sending` durably before it is handed over, and those
+/// marks are committed together with the results of the sends that just
+/// finished: a row is never handed over twice, a crash leaves at most one
+/// uncertain row per connection, and a round costs one commit.
+pub async fn drain<T: Transport>(
     conn: &mut Connection,
-    transport: &mut impl Transport,
+    pool: &mut Vec<T>,
     now: impl Fn() -> DateTime<Utc>,
     stop: impl Fn() -> bool,
 ) -> Result<Drained> {
+    use futures::StreamExt;
+    use futures::stream::FuturesUnordered;
     let mut done = Drained::default();
-    let mut previous: Option<(i64, Result<(), SendError>)> = None;
-    loop {
+    let mut idle: Vec<T> = std::mem::take(pool);
+    let mut in_flight = FuturesUnordered::new();
+    let mut finished: Vec<(i64, Result<(), SendError>)> = Vec::new();
+    let outcome = loop {
         let t = now();
-        let tx = conn.transaction()?;
-        if let Some((id, result)) = previous.take() {
-            record(&tx, id, result, t, &mut done)?;
-        }
-        let next: Option<Envelope> = if stop() {
-            None
-        } else {
-            tx.query_row(
-                "SELECT id, mail_from, recipient, raw FROM outbox
-                 WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY id LIMIT 1",
-                [ts(t)],
-                |r| {
-                    Ok(Envelope {
-                        id: r.get(0)?,
-                        from: r.get(1)?,
-                        to: vec![r.get(2)?],
-                        raw: r.get(3)?,
-                    })
-                },
-            )
-            .ok()
+        let round = (|| -> Result<Vec<Envelope>> {
+            let tx = conn.transaction()?;
+            for (id, result) in finished.drain(..) {
+                record(&tx, id, result, t, &mut done)?;
+            }
+            let mut picked = Vec::new();
+            if !stop() && !idle.is_empty() {
+                let mut q = tx.prepare_cached(
+                    "SELECT id, mail_from, recipient, raw FROM outbox
+                     WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+                )?;
+                picked = q
+                    .query_map(rusqlite::params![ts(t), idle.len() as i64], |r| {
+                        Ok(Envelope {
+                            id: r.get(0)?,
+                            from: r.get(1)?,
+                            to: vec![r.get(2)?],
+                            raw: r.get(3)?,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?;
+                drop(q);
+                for env in &picked {
+                    tx.prepare_cached("UPDATE outbox SET state = 'sending' WHERE id = ?1")?
+                        .execute([env.id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(picked)
+        })();
+        let picked = match round {
+            Ok(p) => p,
+            Err(e) => break Err(e),
         };
-        if let Some(env) = &next {
-            tx.execute(
-                "UPDATE outbox SET state = 'sending' WHERE id = ?1",
-                [env.id],
-            )?;
+        for env in picked {
+            let Some(mut transport) = idle.pop() else {
+                break;
+            };
+            in_flight.push(async move {
+                let result = transport.send(&env).await;
+                (transport, env.id, result)
+            });
         }
-        tx.commit()?;
-        let Some(env) = next else {
-            return Ok(done);
-        };
-        let result = transport.send(&env).await;
-        previous = Some((env.id, result));
+        match in_flight.next().await {
+            Some((transport, id, result)) => {
+                idle.push(transport);
+                finished.push((id, result));
+                // Collect whatever else finished meanwhile, without waiting.
+                while let Some(Some((transport, id, result))) =
+                    futures::FutureExt::now_or_never(in_flight.next())
+                {
+                    idle.push(transport);
+                    finished.push((id, result));
+                }
+            }
+            None => break Ok(done),
+        }
+    };
+    // Whatever is still in flight after an error finishes before we return,
+    // so its transport comes back; its row stays `sending` for `recover`.
+    while let Some((transport, _, _)) = in_flight.next().await {
+        idle.push(transport);
     }
+    *pool = idle;
+    outcome
 }
 
 fn record(
@@ -187,4 +223,185 @@ fn record(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Answers each send from a script, and remembers what it was handed.
+    struct Scripted {
+        answers: Vec<Result<(), SendError>>,
+        handed: std::rc::Rc<std::cell::RefCell<Vec<i64>>>,
+        delivered: Option<bool>,
+    }
+
+    impl Transport for Scripted {
+        async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
+            self.handed.borrow_mut().push(env.id);
+            if self.answers.is_empty() {
+                Ok(())
+            } else {
+                self.answers.remove(0)
+            }
+        }
+        fn was_delivered(&self, _id: i64) -> Option<bool> {
+            self.delivered
+        }
+    }
+
+    fn store_with(rows: usize, secret: bool) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.db")).unwrap();
+        for i in 0..rows {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO outbox (kind, result, recipient, mail_from, rfc_message_id, subject, raw,
+                                         secret, next_attempt_at, created_at)
+                     VALUES ('code', 'ok', 'a@example.no', 'post@forbund.example', ?1, 's', CAST('body 123456' AS BLOB),
+                             ?2, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
+                    params![format!("m{i}@x"), secret],
+                )
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-20T08:00:00Z".parse().unwrap()
+    }
+
+    fn states(store: &Store) -> Vec<(String, i64)> {
+        store
+            .conn
+            .prepare("SELECT state, attempts FROM outbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn run(store: &mut Store, t: Scripted) -> Drained {
+        let mut pool = vec![t];
+        futures::executor::block_on(drain(&mut store.conn, &mut pool, now, || false)).unwrap()
+    }
+
+    fn scripted(
+        answers: Vec<Result<(), SendError>>,
+    ) -> (Scripted, std::rc::Rc<std::cell::RefCell<Vec<i64>>>) {
+        let handed = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        (
+            Scripted {
+                answers,
+                handed: handed.clone(),
+                delivered: None,
+            },
+            handed,
+        )
+    }
+
+    #[test]
+    fn temporary_failure_is_retried_later_permanent_is_failed() {
+        let (_d, mut store) = store_with(3, false);
+        let (t, handed) = scripted(vec![
+            Err(SendError::Temporary("421 busy".into())),
+            Err(SendError::Permanent("550 no such user".into())),
+            Ok(()),
+        ]);
+        let d = run(&mut store, t);
+        assert_eq!(
+            d,
+            Drained {
+                sent: 1,
+                retry: 1,
+                failed: 1
+            }
+        );
+        assert_eq!(*handed.borrow(), vec![1, 2, 3], "each row handed over once");
+        assert_eq!(
+            states(&store),
+            vec![
+                ("queued".into(), 1),
+                ("failed".into(), 1),
+                ("sent".into(), 1)
+            ]
+        );
+        let next: String = store
+            .conn
+            .query_row("SELECT next_attempt_at FROM outbox WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(next, ts(now() + backoff(1)));
+        // Not due yet: a second drain now hands over nothing.
+        let (t, handed) = scripted(vec![]);
+        assert_eq!(run(&mut store, t), Drained::default());
+        assert!(handed.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_row_that_keeps_failing_is_given_up() {
+        let (_d, mut store) = store_with(1, false);
+        store
+            .conn
+            .execute("UPDATE outbox SET attempts = ?1", [MAX_ATTEMPTS - 1])
+            .unwrap();
+        let (t, _) = scripted(vec![Err(SendError::Temporary("timeout".into()))]);
+        assert_eq!(run(&mut store, t).failed, 1);
+        assert_eq!(states(&store)[0].0, "failed");
+    }
+
+    #[test]
+    fn a_sent_code_is_removed_from_the_outbox() {
+        let (_d, mut store) = store_with(1, true);
+        let (t, _) = scripted(vec![]);
+        run(&mut store, t);
+        let raw: Vec<u8> = store
+            .conn
+            .query_row("SELECT raw FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("123456"));
+    }
+
+    #[test]
+    fn after_a_crash_sending_rows_are_settled_never_resent_blindly() {
+        for (delivered, expect) in [
+            (None, "unknown"),
+            (Some(true), "sent"),
+            (Some(false), "queued"),
+        ] {
+            let (_d, store) = store_with(1, false);
+            store
+                .conn
+                .execute("UPDATE outbox SET state = 'sending'", [])
+                .unwrap();
+            let (mut t, _) = scripted(vec![]);
+            t.delivered = delivered;
+            assert_eq!(recover(&store.conn, &t).unwrap(), 1);
+            assert_eq!(states(&store)[0].0, expect);
+        }
+    }
+
+    #[test]
+    fn several_connections_send_each_row_once() {
+        let (_d, mut store) = store_with(20, false);
+        let handed = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut pool: Vec<Scripted> = (0..4)
+            .map(|_| Scripted {
+                answers: vec![],
+                handed: handed.clone(),
+                delivered: None,
+            })
+            .collect();
+        let d =
+            futures::executor::block_on(drain(&mut store.conn, &mut pool, now, || false)).unwrap();
+        assert_eq!(d.sent, 20);
+        assert_eq!(pool.len(), 4, "every connection comes back");
+        let mut ids = handed.borrow().clone();
+        ids.sort();
+        assert_eq!(ids, (1..=20).collect::<Vec<i64>>());
+    }
 }
