@@ -107,3 +107,32 @@ fn kill_9_at_random_moments_never_loses_or_repeats_anything() {
     let to: HashSet<&str> = replies.iter().map(|r| r.to.as_str()).collect();
     assert_eq!(to.len(), N, "one reply to each sender");
 }
+
+#[test]
+fn sigterm_finishes_the_batch_in_hand_and_exits_cleanly() {
+    let home = Home::new("");
+    let cfg_path = home.dir.path().join("config/postbud.toml");
+    let bin = env!("CARGO_BIN_EXE_postbud");
+    let mut child = Command::new(bin)
+        .args(["--config", cfg_path.to_str().unwrap(), "run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    home.deliver(&crate::pipeline::fixture("support.eml"));
+    let started = Instant::now();
+    while home.replies().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no reply from the daemon");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopping = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    assert!(stopping.elapsed() < Duration::from_secs(10), "took {:?}", stopping.elapsed());
+    assert_eq!(home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"), 1);
+}

@@ -409,10 +409,32 @@ impl MailStack {
         let (r, mut w) = tcp.into_split();
         let mut r = tokio::io::BufReader::new(r);
         let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-        let mut out = format!("L LOGIN {} {}\r\n", quote(user), quote(PASSWORD)).into_bytes();
-        if folder != "INBOX" {
-            out.extend_from_slice(format!("C CREATE {}\r\n", quote(folder)).as_bytes());
+        // Reads up to the answer tagged `tag`; returns that line.
+        async fn answer(
+            r: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+            tag: &str,
+        ) -> String {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = r.read_line(&mut line).await.expect("imap append: read");
+                if n == 0 || line.starts_with(&format!("{tag} ")) {
+                    return line.trim_end().to_string();
+                }
+            }
         }
+        // Log in first: imap-login drops a client that pipelines megabytes
+        // behind its LOGIN.
+        let login = format!("L LOGIN {} {}\r\n", quote(user), quote(PASSWORD));
+        w.write_all(login.as_bytes()).await.expect("imap append: write");
+        let ok = answer(&mut r, "L").await;
+        assert!(ok.starts_with("L OK"), "imap login as {user}: {ok}");
+        if folder != "INBOX" {
+            let create = format!("C CREATE {}\r\n", quote(folder));
+            w.write_all(create.as_bytes()).await.expect("imap append: write");
+            answer(&mut r, "C").await; // NO when it exists: fine
+        }
+        let mut out = Vec::new();
         for (i, raw) in raws.iter().enumerate() {
             let cmd = format!("A{i} APPEND {} {{{}+}}\r\n", quote(folder), raw.len());
             out.extend_from_slice(cmd.as_bytes());
@@ -435,15 +457,9 @@ impl MailStack {
                 if n == 0 || line.starts_with("Z ") {
                     break;
                 }
-                let Some((tag, rest)) = line.split_once(' ') else {
-                    continue;
-                };
-                let ok = rest.starts_with("OK");
-                if tag == "L" && !ok {
-                    failures.push(format!("login as {user}: {}", line.trim_end()));
-                    break;
-                }
-                if tag.starts_with('A') && !ok {
+                if line.starts_with('A')
+                    && !line.split(' ').nth(1).is_some_and(|s| s == "OK")
+                {
                     failures.push(line.trim_end().to_string());
                 }
             }
