@@ -106,8 +106,10 @@ admins = ["kontor@forbund.example"]
 
     /// The replies written, in order, parsed.
     pub fn replies(&self) -> Vec<Reply> {
-        let mut files: Vec<_> = std::fs::read_dir(self.outbox_dir())
-            .unwrap()
+        let Ok(dir) = std::fs::read_dir(self.outbox_dir()) else {
+            return Vec::new(); // nothing sent yet
+        };
+        let mut files: Vec<_> = dir
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
