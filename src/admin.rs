@@ -79,8 +79,16 @@ pub fn quarantine_retry(
         .optional()?
         .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))?;
     let tx = store.conn.transaction()?;
-    let h =
-        pipeline::handle_in_savepoint(&tx, ctx, &format!("retry-{id}"), &raw, now, &mut OsFresh)?;
+    let read = pipeline::read(&ctx.settings, ctx.max_message_bytes, &raw);
+    let h = pipeline::handle_in_savepoint(
+        &tx,
+        ctx,
+        &format!("retry-{id}"),
+        &raw,
+        read,
+        now,
+        &mut OsFresh,
+    )?;
     tx.commit()?;
     Ok(match h.reason {
         Some(r) => format!("message {id} is still quarantined: {r}\n"),

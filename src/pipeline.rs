@@ -9,7 +9,7 @@ use crate::intake::{Destination, Fetched};
 use crate::render::Renderer;
 use crate::store::{Store, apply, facts, ts};
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use postbud_core::{classify, message};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -57,6 +57,69 @@ pub struct Handled {
     pub reason: Option<String>,
 }
 
+/// What reading a message found before the register is touched: the pure
+/// part of handling (limits, parse, identity, classification).
+#[derive(Debug)]
+pub struct Read {
+    pub msg: message::Incoming,
+    pub identity: String,
+    pub kind: classify::Kind,
+}
+
+/// Reads one message; `Err` is the quarantine reason. Pure.
+pub fn read(settings: &Settings, max_bytes: u64, raw: &[u8]) -> Result<Read, String> {
+    if raw.len() as u64 > max_bytes {
+        return Err(format!(
+            "the message is {} bytes, more than the limit of {max_bytes} (limits.max_message_bytes)",
+            raw.len()
+        ));
+    }
+    let msg = message::parse(raw).ok_or("not a mail message: no header could be read")?;
+    let kind = classify::classify(&msg, &settings.org_address);
+    if kind == classify::Kind::Silent(classify::Silent::NoSender) {
+        return Err("the message has no sender address (From) that could be read".into());
+    }
+    Ok(Read {
+        identity: message::identity(raw, Some(&msg)),
+        msg,
+        kind,
+    })
+}
+
+/// Reads a batch on every core: parsing is most of the work that needs no
+/// register, so it runs beside the single writer.
+fn read_all(ctx: &Context, batch: &[Fetched]) -> Vec<Result<Read, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let (settings, max) = (&ctx.settings, ctx.max_message_bytes);
+    let read_one = |f: &Fetched| {
+        std::panic::catch_unwind(|| read(settings, max, &f.raw))
+            .unwrap_or_else(|_| Err("internal error while reading the message".into()))
+    };
+    if threads < 2 || batch.len() < 16 {
+        return batch.iter().map(read_one).collect();
+    }
+    let chunk = batch.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = batch
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(batch.chunks(chunk))
+            .flat_map(|(h, part)| {
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| Err("internal error while reading the message".into()))
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
 /// Handles a batch in one transaction and commits it. Never fails because of
 /// a message's content: only when the register itself cannot be written.
 pub fn handle_batch(
@@ -66,33 +129,42 @@ pub fn handle_batch(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
+    let reads = read_all(ctx, batch);
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(batch.len());
-    for f in batch {
-        out.push(handle_in_savepoint(&tx, ctx, &f.key, &f.raw, now, fresh)?);
+    for (f, r) in batch.iter().zip(reads) {
+        out.push(handle_in_savepoint(
+            &tx, ctx, &f.key, &f.raw, r, now, fresh,
+        )?);
     }
     tx.commit().context("cannot commit the batch")?;
     Ok(out)
 }
 
-/// Handles one message inside its own savepoint of `conn`'s transaction.
+/// Handles one message, already `read`, inside its own savepoint of
+/// `conn`'s transaction.
 pub fn handle_in_savepoint(
     conn: &Connection,
     ctx: &Context,
     key: &str,
     raw: &[u8],
+    read: Result<Read, String>,
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Handled> {
-    conn.execute_batch("SAVEPOINT msg")?;
+    let read = match read {
+        Ok(r) => r,
+        Err(reason) => return quarantined(conn, key, raw, reason, now),
+    };
+    conn.prepare_cached("SAVEPOINT msg")?.execute([])?;
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        handle_one(conn, ctx, key, raw, now, fresh)
+        handle_one(conn, ctx, key, raw, &read, now, fresh)
     }));
     let failure = match attempt {
         Ok(Ok(h)) => {
-            conn.execute_batch("RELEASE msg")?;
+            conn.prepare_cached("RELEASE msg")?.execute([])?;
             return Ok(h);
         }
         Ok(Err(e)) => format!("{e:#}"),
@@ -106,8 +178,18 @@ pub fn handle_in_savepoint(
         }
     };
     conn.execute_batch("ROLLBACK TO msg; RELEASE msg")?;
-    tracing::warn!(key, reason = %failure, "quarantined");
-    quarantine(conn, raw, None, &failure, now)?;
+    quarantined(conn, key, raw, failure, now)
+}
+
+fn quarantined(
+    conn: &Connection,
+    key: &str,
+    raw: &[u8],
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<Handled> {
+    tracing::warn!(key, %reason, "quarantined");
+    quarantine(conn, raw, None, &reason, now)?;
     Ok(Handled {
         key: key.to_string(),
         dest: Destination::Quarantine,
@@ -115,7 +197,7 @@ pub fn handle_in_savepoint(
         kind: String::new(),
         reference: None,
         replies: 0,
-        reason: Some(failure),
+        reason: Some(reason),
     })
 }
 
@@ -155,49 +237,42 @@ fn handle_one(
     ctx: &Context,
     key: &str,
     raw: &[u8],
+    read: &Read,
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Handled> {
-    let done = |dest, outcome: &str, kind: &str, reference, replies| Handled {
+    let Read {
+        msg,
+        identity,
+        kind,
+    } = read;
+    let done = |outcome: &str, kind: &str, reference, replies| Handled {
         key: key.to_string(),
-        dest,
+        dest: Destination::Processed,
         outcome: outcome.to_string(),
         kind: kind.to_string(),
         reference,
         replies,
         reason: None,
     };
-    if raw.len() as u64 > ctx.max_message_bytes {
-        anyhow::bail!(
-            "the message is {} bytes, more than the limit of {} (limits.max_message_bytes)",
-            raw.len(),
-            ctx.max_message_bytes
-        );
-    }
-    let msg = message::parse(raw).context("not a mail message: no header could be read")?;
-    let identity = message::identity(raw, Some(&msg));
     let seen: Option<(i64, String)> = conn
         .prepare_cached("SELECT id, outcome FROM messages WHERE identity = ?1")?
-        .query_row([&identity], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([identity], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((id, outcome)) = &seen
         && outcome != "quarantined"
     {
         conn.prepare_cached("UPDATE messages SET seen_count = seen_count + 1 WHERE id = ?1")?
             .execute([id])?;
-        return Ok(done(Destination::Processed, "duplicate", "", None, 0));
+        return Ok(done("duplicate", "", None, 0));
     }
     let sender = msg
         .from
         .as_ref()
-        .map(|a| a.email.clone())
+        .map(|a| a.email.as_str())
         .unwrap_or_default();
-    let kind = classify::classify(&msg, &ctx.settings.org_address);
-    if kind == classify::Kind::Silent(classify::Silent::NoSender) {
-        anyhow::bail!("the message has no sender address (From) that could be read");
-    }
-    let facts = facts::sender(conn, &sender, &ctx.admins, &ctx.settings, now)?;
-    let plan = commands::decide(&facts, &msg, &kind, &ctx.settings, now, fresh);
+    let facts = facts::sender(conn, sender, &ctx.admins, &ctx.settings, now)?;
+    let plan = commands::decide(&facts, msg, kind, &ctx.settings, now, fresh);
     let silent = plan.replies.is_empty() && !plan.needs_ref;
     let hold = !plan.replies.is_empty()
         && facts.replies_last_hour + plan.replies.len() as i64 > ctx.settings.max_replies_per_hour;
@@ -208,28 +283,56 @@ fn handle_one(
     } else {
         "handled"
     };
+    let reference = match silent {
+        true => None,
+        false => Some(crate::store::next_ref(conn, now.year())?),
+    };
     let row = match seen {
         Some((id, _)) => {
-            conn.prepare_cached("UPDATE messages SET sender = ?2, subject = ?3, outcome = 'handling', reason = NULL,
-                     handled_at = ?4, seen_count = seen_count + 1 WHERE id = ?1")?.execute(
-                params![id, sender, msg.subject, ts(now)],
-            )?;
+            conn.prepare_cached(
+                "UPDATE messages SET sender = ?2, subject = ?3, kind = ?4, result = ?5, ref = ?6,
+                     outcome = ?7, reason = NULL, handled_at = ?8, seen_count = seen_count + 1
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                sender,
+                msg.subject,
+                plan.kind,
+                plan.result.as_str(),
+                reference,
+                outcome,
+                ts(now)
+            ])?;
             id
         }
         None => {
-            conn.prepare_cached("INSERT INTO messages (identity, sender, subject, outcome, received_at, handled_at, raw)
-                 VALUES (?1, ?2, ?3, 'handling', ?4, ?4, ?5)")?.execute(
-                params![identity, sender, msg.subject, ts(now), raw],
-            )?;
+            conn.prepare_cached(
+                "INSERT INTO messages (identity, sender, subject, kind, result, ref, outcome,
+                                       received_at, handled_at, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+            )?
+            .execute(params![
+                identity,
+                sender,
+                msg.subject,
+                plan.kind,
+                plan.result.as_str(),
+                reference,
+                outcome,
+                ts(now),
+                raw
+            ])?;
             conn.last_insert_rowid()
         }
     };
     let answered = apply::Answered {
         row,
-        msg: &msg,
-        sender: &sender,
+        msg,
+        sender,
+        reference: reference.as_deref(),
     };
-    let (reference, replies) = apply::apply(
+    let replies = apply::apply(
         conn,
         &ctx.renderer,
         &ctx.settings.org_address,
@@ -238,21 +341,5 @@ fn handle_one(
         hold,
         now,
     )?;
-    conn.prepare_cached(
-        "UPDATE messages SET kind = ?2, result = ?3, ref = ?4, outcome = ?5 WHERE id = ?1",
-    )?
-    .execute(params![
-        row,
-        plan.kind,
-        plan.result.as_str(),
-        reference,
-        outcome
-    ])?;
-    Ok(done(
-        Destination::Processed,
-        outcome,
-        plan.kind,
-        reference,
-        replies,
-    ))
+    Ok(done(outcome, plan.kind, reference, replies))
 }

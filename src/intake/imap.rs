@@ -39,9 +39,7 @@ use crate::tls;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages per UID FETCH command.
 const FETCH_BATCH: usize = 200;
-/// Bytes per UID FETCH command (a batch holds at least one message).
-const BATCH_BYTES: u64 = 64 << 20;
-/// Bytes returned by one `fetch` call (at least one message).
+/// Bytes returned by one `fetch` call (at least one message is returned).
 const CALL_BYTES: u64 = 256 << 20;
 /// UIDs per MOVE / COPY command.
 const SETTLE_BATCH: usize = 1000;
@@ -450,60 +448,52 @@ impl ImapMailbox {
             .filter(|u| !self.handed_out.contains(u))
             .take(max)
             .collect();
-        if candidates.is_empty() {
-            self.drain();
-            return Ok(Vec::new());
-        }
 
-        // Sizes first, so that a few huge messages do not make one huge batch.
-        let sizes: HashMap<u32, u64> = {
-            let stream = cmd(
-                "UID FETCH RFC822.SIZE",
-                conn.session
-                    .uid_fetch(uid_set(&candidates), "(UID RFC822.SIZE)"),
-            )
-            .await?;
-            let fetched = collect("UID FETCH RFC822.SIZE", stream).await?;
-            check_open(&conn.session, "UID FETCH RFC822.SIZE")?;
-            fetched
-                .into_iter()
-                .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
-                .collect()
-        };
-        // A UID without a size was expunged meanwhile by someone else.
-        let candidates: Vec<u32> = candidates
-            .into_iter()
-            .filter(|u| sizes.contains_key(u))
-            .collect();
-
+        // Batches of FETCH_BATCH. Past CALL_BYTES (a run of huge messages)
+        // the rest of the answer is read and dropped, not kept: those
+        // messages come with the next call. Memory stays near CALL_BYTES
+        // without asking for sizes first, which would cost a round trip.
         let mut out = Vec::with_capacity(candidates.len());
         let mut total = 0u64;
-        let mut rest = &candidates[..];
-        while !rest.is_empty() && total < CALL_BYTES {
-            let mut n = 0;
-            let mut bytes = 0u64;
-            while n < rest.len() && n < FETCH_BATCH {
-                let size = sizes[&rest[n]];
-                if n > 0 && (bytes + size > BATCH_BYTES || total + bytes + size > CALL_BYTES) {
-                    break;
-                }
-                bytes += size;
-                n += 1;
+        let mut full = false;
+        for batch in candidates.chunks(FETCH_BATCH) {
+            if full {
+                break;
             }
-            let (batch, tail) = rest.split_at(n);
-            rest = tail;
-            total += bytes;
-            let stream = cmd(
-                "UID FETCH BODY.PEEK[]",
+            let what = "UID FETCH BODY.PEEK[]";
+            // Unpin, so it is dropped (and the session free again) below.
+            let mut stream = cmd(
+                what,
                 conn.session.uid_fetch(uid_set(batch), "(UID BODY.PEEK[])"),
             )
             .await?;
-            let fetched = collect("UID FETCH BODY.PEEK[]", stream).await?;
-            check_open(&conn.session, "UID FETCH BODY.PEEK[]")?;
-            let mut bodies: HashMap<u32, Vec<u8>> = fetched
-                .into_iter()
-                .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-                .collect();
+            let mut bodies: HashMap<u32, Vec<u8>> = HashMap::with_capacity(batch.len());
+            loop {
+                let item = match timeout(COMMAND_TIMEOUT, stream.next()).await {
+                    Ok(None) => break,
+                    Ok(Some(Ok(item))) => item,
+                    Ok(Some(Err(e))) => return Err(Failure::imap(what, e)),
+                    Err(_) => {
+                        return Err(Failure::broken(
+                            what,
+                            anyhow::anyhow!("no answer within {} s", COMMAND_TIMEOUT.as_secs()),
+                        ));
+                    }
+                };
+                let (Some(uid), Some(body)) = (item.uid, item.body()) else {
+                    continue; // a flag update or the like, not ours
+                };
+                let len = body.len() as u64;
+                if full || (!(out.is_empty() && bodies.is_empty()) && total + len > CALL_BYTES) {
+                    full = true;
+                    continue;
+                }
+                total += len;
+                bodies.insert(uid, body.to_vec());
+            }
+            drop(stream);
+            check_open(&conn.session, what)?;
+            // A UID not answered was expunged meanwhile by someone else.
             for &uid in batch {
                 if let Some(raw) = bodies.remove(&uid) {
                     self.handed_out.insert(uid);
@@ -515,7 +505,9 @@ impl ImapMailbox {
             }
         }
         self.drain();
-        debug!(count = out.len(), bytes = total, "imap fetched");
+        if !out.is_empty() {
+            debug!(count = out.len(), bytes = total, "imap fetched");
+        }
         Ok(out)
     }
 

@@ -1,11 +1,11 @@
 //! Carrying out a `Plan` in the caller's transaction: register changes, audit
 //! rows and rendered replies in the outbox, together or not at all.
 
-use super::{audit, next_ref, ts};
+use super::{audit, ts};
 use crate::plan::{Action, Plan};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use postbud_core::message::Incoming;
 use rusqlite::{Connection, params};
 
@@ -15,10 +15,13 @@ pub struct Answered<'a> {
     pub row: i64,
     pub msg: &'a Incoming,
     pub sender: &'a str,
+    /// The reference given to the message, if it is answered or recorded
+    /// under one.
+    pub reference: Option<&'a str>,
 }
 
-/// Applies `plan`; returns the reference given (if any) and the number of
-/// replies queued. `hold_replies` drops the replies (over the hourly limit).
+/// Applies `plan`; returns the number of replies queued. `hold_replies`
+/// drops the replies (over the hourly limit).
 pub fn apply(
     conn: &Connection,
     renderer: &Renderer,
@@ -27,13 +30,8 @@ pub fn apply(
     m: &Answered<'_>,
     hold_replies: bool,
     now: DateTime<Utc>,
-) -> Result<(Option<String>, usize)> {
-    let reference = if plan.needs_ref || !plan.replies.is_empty() {
-        Some(next_ref(conn, now.year())?)
-    } else {
-        None
-    };
-    let r = reference.as_deref();
+) -> Result<usize> {
+    let r = m.reference;
     for action in &plan.actions {
         match action {
             Action::OpenTicket {
@@ -113,7 +111,7 @@ pub fn apply(
         }
     }
     if hold_replies {
-        return Ok((reference, 0));
+        return Ok(0);
     }
     let domain = org_address.rsplit('@').next().unwrap_or("postbud.invalid");
     for (i, reply) in plan.replies.iter().enumerate() {
@@ -158,5 +156,5 @@ pub fn apply(
             ],
         )?;
     }
-    Ok((reference, plan.replies.len()))
+    Ok(plan.replies.len())
 }

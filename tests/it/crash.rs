@@ -122,7 +122,10 @@ fn sigterm_finishes_the_batch_in_hand_and_exits_cleanly() {
     home.deliver(&crate::pipeline::fixture("support.eml"));
     let started = Instant::now();
     while home.replies().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(20), "no reply from the daemon");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no reply from the daemon"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let killed = Command::new("kill")
@@ -133,6 +136,13 @@ fn sigterm_finishes_the_batch_in_hand_and_exits_cleanly() {
     let stopping = Instant::now();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status:?}");
-    assert!(stopping.elapsed() < Duration::from_secs(10), "took {:?}", stopping.elapsed());
-    assert_eq!(home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"), 1);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"),
+        1
+    );
 }

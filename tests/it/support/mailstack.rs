@@ -426,12 +426,16 @@ impl MailStack {
         // Log in first: imap-login drops a client that pipelines megabytes
         // behind its LOGIN.
         let login = format!("L LOGIN {} {}\r\n", quote(user), quote(PASSWORD));
-        w.write_all(login.as_bytes()).await.expect("imap append: write");
+        w.write_all(login.as_bytes())
+            .await
+            .expect("imap append: write");
         let ok = answer(&mut r, "L").await;
         assert!(ok.starts_with("L OK"), "imap login as {user}: {ok}");
         if folder != "INBOX" {
             let create = format!("C CREATE {}\r\n", quote(folder));
-            w.write_all(create.as_bytes()).await.expect("imap append: write");
+            w.write_all(create.as_bytes())
+                .await
+                .expect("imap append: write");
             answer(&mut r, "C").await; // NO when it exists: fine
         }
         let mut out = Vec::new();
@@ -457,9 +461,7 @@ impl MailStack {
                 if n == 0 || line.starts_with("Z ") {
                     break;
                 }
-                if line.starts_with('A')
-                    && !line.split(' ').nth(1).is_some_and(|s| s == "OK")
-                {
+                if line.starts_with('A') && !line.split(' ').nth(1).is_some_and(|s| s == "OK") {
                     failures.push(line.trim_end().to_string());
                 }
             }
