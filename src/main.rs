@@ -73,6 +73,12 @@ enum QuarantineAction {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`postbud stats | head`) ends the process quietly, as
+    // for any Unix tool, instead of a panic in println!.
+    // SAFETY: called before any thread is started; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
