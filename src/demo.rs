@@ -110,7 +110,7 @@ pub async fn run(dir: &Path) -> Result<String> {
         let h = report
             .handled
             .iter()
-            .find(|h| h.key.starts_with(key.as_str()));
+            .find(|h| h.key.rsplit('/').next() == Some(key.as_str()));
         let _ = writeln!(out, "{}. {what}", i + 1);
         let Some(h) = h else {
             let _ = writeln!(out, "   (not handled)\n");

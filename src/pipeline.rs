@@ -86,42 +86,12 @@ pub fn read(settings: &Settings, max_bytes: u64, raw: &[u8]) -> Result<Read, Str
     })
 }
 
-/// Reads a batch on every core: parsing is most of the work that needs no
-/// register, so it runs beside the single writer.
-fn read_all(ctx: &Context, batch: &[Fetched]) -> Vec<Result<Read, String>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let (settings, max) = (&ctx.settings, ctx.max_message_bytes);
-    let read_one = |f: &Fetched| {
-        std::panic::catch_unwind(|| read(settings, max, &f.raw))
-            .unwrap_or_else(|_| Err("internal error while reading the message".into()))
-    };
-    if threads < 2 || batch.len() < 16 {
-        return batch.iter().map(read_one).collect();
-    }
-    let chunk = batch.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = batch
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .zip(batch.chunks(chunk))
-            .flat_map(|(h, part)| {
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|_| Err("internal error while reading the message".into()))
-                        .collect()
-                })
-            })
-            .collect()
-    })
-}
-
 /// Handles a batch in one transaction and commits it. Never fails because of
 /// a message's content: only when the register itself cannot be written.
+///
+/// Reading (parse, classify) needs no register, so a second thread reads
+/// message k+1 while this one writes message k: the single writer is the
+/// only serial part.
 pub fn handle_batch(
     store: &mut Store,
     ctx: &Context,
@@ -129,16 +99,32 @@ pub fn handle_batch(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
-    let reads = read_all(ctx, batch);
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (settings, max) = (&ctx.settings, ctx.max_message_bytes);
+    let read_one = |f: &Fetched| {
+        std::panic::catch_unwind(|| read(settings, max, &f.raw))
+            .unwrap_or_else(|_| Err("internal error while reading the message".into()))
+    };
     let mut out = Vec::with_capacity(batch.len());
-    for (f, r) in batch.iter().zip(reads) {
-        out.push(handle_in_savepoint(
-            &tx, ctx, &f.key, &f.raw, r, now, fresh,
-        )?);
-    }
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, reads) = std::sync::mpsc::sync_channel(64);
+        scope.spawn(move || {
+            for f in batch {
+                if send.send(read_one(f)).is_err() {
+                    return; // the writer stopped on a register error
+                }
+            }
+        });
+        for (f, r) in batch.iter().zip(reads) {
+            out.push(handle_in_savepoint(
+                &tx, ctx, &f.key, &f.raw, r, now, fresh,
+            )?);
+        }
+        Ok(())
+    })?;
+    anyhow::ensure!(out.len() == batch.len(), "the reader thread stopped early");
     tx.commit().context("cannot commit the batch")?;
     Ok(out)
 }

@@ -72,7 +72,8 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsErr
 /// The name a server certificate is checked against: a DNS name or an IP
 /// address, as written in the config.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    ServerName::try_from(host.to_string()).map_err(|_| TlsError::ServerName(host.to_string()))
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(h.to_string()).map_err(|_| TlsError::ServerName(host.to_string()))
 }
 
 /// Whether `host` is the loopback interface, the only place plain text
@@ -110,6 +111,20 @@ mod tests {
         ] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn server_names() {
+        assert!(matches!(
+            server_name("127.0.0.1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(
+            server_name("imap.forbund.example"),
+            Ok(ServerName::DnsName(_))
+        ));
+        assert!(server_name("not a host").is_err());
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! 0.5 s after the first failed attempt, doubling up to 60 s; a command that
 //! fails on a session that was open before the call is retried once on a new
 //! connection, so a server restart between two calls goes unnoticed.
+//! A `wait` cancelled in the middle of an IDLE (shutdown) loses its session;
+//! the next call simply reconnects.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
@@ -108,12 +110,6 @@ impl Failure {
     }
 }
 
-impl From<Failure> for MailboxError {
-    fn from(f: Failure) -> Self {
-        MailboxError::new(f.what, f.source)
-    }
-}
-
 /// Runs one command with the command timeout; a timeout breaks the session.
 async fn cmd<T>(what: &str, fut: impl Future<Output = Result<T, ImapError>>) -> Result<T, Failure> {
     match timeout(COMMAND_TIMEOUT, fut).await {
@@ -198,6 +194,11 @@ impl ImapMailbox {
         )
     }
 
+    /// The error the caller sees: where, what was being done, why.
+    fn error(&self, f: Failure) -> MailboxError {
+        MailboxError::new(format!("{}: {}", self.endpoint(), f.what), f.source)
+    }
+
     /// Connects unless connected, honouring the backoff. Returns whether a
     /// new connection was made.
     async fn ensure_connected(&mut self) -> Result<bool, Failure> {
@@ -249,7 +250,7 @@ impl ImapMailbox {
     /// processed and quarantine folders created when missing.
     async fn connect(&mut self) -> Result<Conn, Failure> {
         let endpoint = self.endpoint();
-        let fail = |what: &str, e: anyhow::Error| Failure::broken(format!("{endpoint}: {what}"), e);
+        let fail = |what: &str, e: anyhow::Error| Failure::broken(what, e);
         let host = self
             .cfg
             .host
@@ -616,18 +617,18 @@ impl Mailbox for ImapMailbox {
             return Ok(Vec::new());
         }
         loop {
-            let fresh = self.ensure_connected().await?;
+            let fresh = self.ensure_connected().await.map_err(|f| self.error(f))?;
             match self.try_fetch(max).await {
                 Ok(v) => return Ok(v),
                 Err(f) if f.broken => {
                     self.drop_conn(&f);
                     if fresh {
-                        return Err(f.into());
+                        return Err(self.error(f));
                     }
                     // An old session died (server restarted, idle timeout):
                     // one new connection is tried at once.
                 }
-                Err(f) => return Err(f.into()),
+                Err(f) => return Err(self.error(f)),
             }
         }
     }
@@ -637,16 +638,16 @@ impl Mailbox for ImapMailbox {
             return Ok(());
         }
         loop {
-            let fresh = self.ensure_connected().await?;
+            let fresh = self.ensure_connected().await.map_err(|f| self.error(f))?;
             match self.try_settle(moves).await {
                 Ok(()) => return Ok(()),
                 Err(f) if f.broken => {
                     self.drop_conn(&f);
                     if fresh {
-                        return Err(f.into());
+                        return Err(self.error(f));
                     }
                 }
-                Err(f) => return Err(f.into()),
+                Err(f) => return Err(self.error(f)),
             }
         }
     }

@@ -1,10 +1,11 @@
-//! The Maildir mailbox: messages arrive in `new/`, are taken into `cur/` when
-//! fetched, and are moved to the processed and quarantine folders, which are
-//! Maildir++ subfolders (`.Behandlet/`, `.Karantene/` beside `cur/`), so an
-//! IMAP server pointed at the same maildir shows them as folders.
+//! The Maildir mailbox: messages arrive in `new/` (or were left in `cur/` by
+//! a mail client) and, once handled, are moved straight to `cur/` of the
+//! processed or quarantine folder, flagged seen. Those folders are Maildir++
+//! subfolders (`.Behandlet/`, `.Karantene/` beside `cur/`), so an IMAP server
+//! pointed at the same maildir shows them as folders.
 
 use super::{Destination, Fetched, Mailbox, MailboxError};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,9 @@ pub struct MaildirMailbox {
     quarantine: PathBuf,
     /// Keys handed out by `fetch` and not settled yet.
     pending: HashSet<String>,
+    /// Keys listed but not handed out yet, oldest first: a large inbox is
+    /// listed once, not once per batch.
+    queue: VecDeque<String>,
 }
 
 /// Creates `dir/{cur,new,tmp}`.
@@ -65,6 +69,7 @@ impl MaildirMailbox {
             processed,
             quarantine,
             pending: HashSet::new(),
+            queue: VecDeque::new(),
         })
     }
 
@@ -85,32 +90,31 @@ impl MaildirMailbox {
 
 impl Mailbox for MaildirMailbox {
     async fn fetch(&mut self, max: usize) -> Result<Vec<Fetched>, MailboxError> {
-        // Take new arrivals into cur/ first: cur/ is what we have seen.
-        for name in self.list("new")? {
-            let from = self.root.join("new").join(&name);
-            let to = self.root.join("cur").join(format!("{name}:2,"));
-            if let Err(e) = std::fs::rename(&from, &to)
-                && from.exists()
-            {
-                return Err(MailboxError::new(
-                    format!("cannot move `{}` to cur/", from.display()),
-                    e,
-                ));
+        if self.queue.is_empty() {
+            // A key is `new/<name>` or `cur/<name>`: where the file is now.
+            let mut keys: Vec<(String, String)> = Vec::new();
+            for sub in ["cur", "new"] {
+                for name in self.list(sub)? {
+                    let key = format!("{sub}/{name}");
+                    if !self.pending.contains(&key) {
+                        keys.push((name, key));
+                    }
+                }
             }
+            // Maildir names start with the delivery time: oldest first.
+            keys.sort();
+            self.queue = keys.into_iter().map(|(_, k)| k).collect();
         }
         let mut out = Vec::new();
-        for name in self.list("cur")? {
-            if out.len() >= max {
+        while out.len() < max {
+            let Some(key) = self.queue.pop_front() else {
                 break;
-            }
-            if self.pending.contains(&name) {
-                continue;
-            }
-            let path = self.root.join("cur").join(&name);
+            };
+            let path = self.root.join(&key);
             match std::fs::read(&path) {
                 Ok(raw) => {
-                    self.pending.insert(name.clone());
-                    out.push(Fetched { key: name, raw });
+                    self.pending.insert(key.clone());
+                    out.push(Fetched { key, raw });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => {
@@ -126,12 +130,13 @@ impl Mailbox for MaildirMailbox {
 
     async fn settle(&mut self, moves: &[(String, Destination)]) -> Result<(), MailboxError> {
         for (key, dest) in moves {
-            let from = self.root.join("cur").join(key);
+            let from = self.root.join(key);
             let folder = match dest {
                 Destination::Processed => &self.processed,
                 Destination::Quarantine => &self.quarantine,
             };
-            let base = key.split(":2,").next().unwrap_or(key);
+            let name = key.rsplit('/').next().unwrap_or(key);
+            let base = name.split(":2,").next().unwrap_or(name);
             let to = folder.join("cur").join(format!("{base}:2,S"));
             match std::fs::rename(&from, &to) {
                 Ok(()) => {}

@@ -226,8 +226,15 @@ fn support_request_gets_a_ticket_and_a_receipt() {
         Some("<179539872526.20558.12336543993315991017@example.no>")
     );
     let reference = r.header("X-Postbud-Ref").unwrap();
-    assert!(r.html.contains(&reference), "the HTML part carries the reference");
-    assert!(r.html.contains("&#171;") || r.html.contains("«"), "{}", r.html);
+    assert!(
+        r.html.contains(&reference),
+        "the HTML part carries the reference"
+    );
+    assert!(
+        r.html.contains("&#171;") || r.html.contains("«"),
+        "{}",
+        r.html
+    );
     assert_eq!(
         home.count("SELECT COUNT(*) FROM tickets WHERE status = 'open'"),
         1

@@ -461,7 +461,7 @@ impl MailStack {
                 if n == 0 || line.starts_with("Z ") {
                     break;
                 }
-                if line.starts_with('A') && !line.split(' ').nth(1).is_some_and(|s| s == "OK") {
+                if line.starts_with('A') && line.split(' ').nth(1) != Some("OK") {
                     failures.push(line.trim_end().to_string());
                 }
             }
@@ -474,8 +474,9 @@ impl MailStack {
         );
     }
 
-    /// Deletes `user`'s `folder` (not INBOX); a session that has it selected
-    /// is disconnected by Dovecot. Recreating it gives a new UIDVALIDITY.
+    /// Deletes `user`'s `folder` (not INBOX). Recreating it gives a new
+    /// UIDVALIDITY. A session that has it selected is not reliably told
+    /// (Dovecot's indexes just go wrong for it): `restart_dovecot` after.
     pub async fn delete_folder(&self, user: &str, folder: &str) {
         let mut s = self.imap(user).await;
         s.delete(folder)
