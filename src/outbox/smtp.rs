@@ -15,7 +15,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::{Envelope, SendError, Transport};
 use crate::config::{self, Tls};
@@ -64,10 +63,6 @@ impl SmtpTransport {
         }
     }
 
-    /// A pool of `cfg.connections` (at least 1) transports sending in parallel.
-    pub fn pool(cfg: &config::Outgoing) -> SmtpPool {
-        SmtpPool::new(cfg)
-    }
 
     fn tls_mode(&self) -> Tls {
         self.cfg.tls.unwrap_or(Tls::Starttls)
@@ -340,54 +335,6 @@ impl AsyncWrite for TlsStreamWrapper {
 impl AsyncTokioStream for TlsStreamWrapper {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.0.get_ref().0.peer_addr()
-    }
-}
-
-/// Several SMTP connections sending in parallel (`connections` in
-/// `[outgoing]`). `send` takes `&self`: call it from several tasks at once.
-pub struct SmtpPool {
-    /// One transport per connection; a send takes the first one free.
-    slots: Vec<tokio::sync::Mutex<SmtpTransport>>,
-    /// Where the next send starts looking, so work spreads over the slots.
-    next: AtomicUsize,
-}
-
-impl SmtpPool {
-    /// `cfg.connections` transports (at least one), connected lazily.
-    pub fn new(cfg: &config::Outgoing) -> Self {
-        let n = cfg.connections.max(1);
-        info!(connections = n, "smtp pool");
-        SmtpPool {
-            slots: (0..n)
-                .map(|_| tokio::sync::Mutex::new(SmtpTransport::new(cfg)))
-                .collect(),
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    /// How many connections the pool holds.
-    pub fn size(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Delivers one message on a free connection, waiting for one if all are
-    /// busy.
-    pub async fn send(&self, env: &Envelope) -> Result<(), SendError> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let n = self.slots.len();
-        for i in 0..n {
-            if let Ok(mut slot) = self.slots[(start + i) % n].try_lock() {
-                return slot.send(env).await;
-            }
-        }
-        self.slots[start % n].lock().await.send(env).await
-    }
-
-    /// Closes every connection politely.
-    pub async fn close(&self) {
-        for slot in &self.slots {
-            slot.lock().await.close().await;
-        }
     }
 }
 

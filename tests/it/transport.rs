@@ -428,27 +428,6 @@ async fn smtp_server_down_is_temporary_then_recovers_after_idle() {
     stack.wait_for("a@example.test", "INBOX", 2, WAIT).await;
 }
 
-#[tokio::test]
-async fn smtp_pool_sends_in_parallel() {
-    init_logging();
-    let stack = MailStack::start();
-    let mut cfg = stack.smtp_config(Tls::Starttls, Some(USER));
-    cfg.connections = 3;
-    let pool = SmtpTransport::pool(&cfg);
-    assert_eq!(pool.size(), 3);
-    let envs: Vec<Envelope> = (1..=30)
-        .map(|i| envelope(i, USER, "kontor@forbund.example"))
-        .collect();
-    let results = futures::future::join_all(envs.iter().map(|e| pool.send(e))).await;
-    for r in results {
-        r.unwrap();
-    }
-    pool.close().await;
-    let got = stack
-        .wait_for("kontor@forbund.example", "INBOX", 30, WAIT)
-        .await;
-    assert_eq!(got.len(), 30);
-}
 
 #[tokio::test]
 async fn smtp_plain_refused_off_loopback() {
