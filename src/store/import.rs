@@ -14,6 +14,10 @@ pub enum ImportKind {
     Units,
     Employers,
     Members,
+    Peers,
+    Roles,
+    /// Access beyond a role's scope: `epost, enhet, orgnr, grunn, fra, til`.
+    Grants,
 }
 
 /// A file's rows, by column name, with their line numbers.
@@ -112,6 +116,9 @@ pub fn import(
         ImportKind::Units => units(&tx, file, text, now)?,
         ImportKind::Employers => employers(&tx, file, text, now)?,
         ImportKind::Members => members(&tx, file, text, now, progress)?,
+        ImportKind::Peers => peers(&tx, file, text, now)?,
+        ImportKind::Roles => roles(&tx, file, text, now)?,
+        ImportKind::Grants => grants(&tx, file, text, now)?,
     };
     if !problems.is_empty() {
         return Err(ImportError {
@@ -126,7 +133,8 @@ pub fn import(
 
 fn unit_id(conn: &Connection, name: &str) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT id FROM units WHERE name = ?1", [name], |r| r.get(0))
+        .prepare_cached("SELECT id FROM units WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
         .optional()?)
 }
 
@@ -222,17 +230,12 @@ fn employers(
             problems.push(format!("line {line}: `navn` is empty"));
             continue;
         };
-        let unit = match cell(row, "enhet") {
-            Some(u) => match unit_id(conn, u)? {
-                Some(id) => Some(id),
-                None => {
-                    problems.push(format!(
-                        "line {line}: unit `{u}` is not in the register (import units first)"
-                    ));
-                    continue;
-                }
-            },
-            None => None,
+        let unit = match unit_cell(conn, row, "enhet")? {
+            Ok(u) => u,
+            Err(e) => {
+                problems.push(format!("line {line}: {e}"));
+                continue;
+            }
         };
         conn.execute(
             "INSERT INTO employers (orgnr, name, unit_id) VALUES (?1, ?2, ?3)
@@ -279,7 +282,6 @@ fn members(
     let mut problems = Vec::new();
     let total = t.rows.len();
     let stamp = ts(now);
-    let mut employer_ids: HashMap<String, Option<i64>> = HashMap::new();
     for (i, (line, row)) in t.rows.iter().enumerate() {
         if i % 1000 == 0 {
             progress(i, total);
@@ -332,43 +334,19 @@ fn members(
             },
             None => None,
         };
-        let employer = match cell(row, "arbeidsgiver_orgnr") {
-            Some(o) => {
-                let key = o.to_string();
-                if !employer_ids.contains_key(&key) {
-                    let id = match valid_orgnr(o) {
-                        Some(n) => conn
-                            .query_row("SELECT id FROM employers WHERE orgnr = ?1", [n], |r| {
-                                r.get(0)
-                            })
-                            .optional()?,
-                        None => None,
-                    };
-                    employer_ids.insert(key.clone(), id);
-                }
-                match employer_ids[&key] {
-                    Some(id) => Some(id),
-                    None => {
-                        bad(format!(
-                            "employer `{o}` is not in the register (import employers first)"
-                        ));
-                        continue;
-                    }
-                }
+        let employer = match employer_cell(conn, row, "arbeidsgiver_orgnr")? {
+            Ok(e) => e,
+            Err(e) => {
+                bad(e);
+                continue;
             }
-            None => None,
         };
-        let unit = match cell(row, "enhet") {
-            Some(u) => match unit_id(conn, u)? {
-                Some(id) => Some(id),
-                None => {
-                    bad(format!(
-                        "unit `{u}` is not in the register (import units first)"
-                    ));
-                    continue;
-                }
-            },
-            None => None,
+        let unit = match unit_cell(conn, row, "enhet")? {
+            Ok(u) => u,
+            Err(e) => {
+                bad(e);
+                continue;
+            }
         };
         let workplace = match (employer, cell(row, "arbeidssted")) {
             (Some(e), Some(w)) => {
@@ -470,4 +448,365 @@ pub fn read_file(path: &std::path::Path) -> Result<String> {
         },
         Err(e) => bail!("cannot read `{}`: {e}", path.display()),
     }
+}
+
+/// A unit named in a cell: `Ok(None)` when the cell is empty, `Err` with the
+/// problem when no such unit is registered.
+fn unit_cell(
+    conn: &Connection,
+    row: &HashMap<String, String>,
+    col: &str,
+) -> Result<Result<Option<i64>, String>> {
+    Ok(match cell(row, col) {
+        None => Ok(None),
+        Some(u) => match unit_id(conn, u)? {
+            Some(id) => Ok(Some(id)),
+            None => Err(format!(
+                "unit `{u}` is not in the register (import units first)"
+            )),
+        },
+    })
+}
+
+/// An employer by organisation number in a cell, like `unit_cell`.
+fn employer_cell(
+    conn: &Connection,
+    row: &HashMap<String, String>,
+    col: &str,
+) -> Result<Result<Option<i64>, String>> {
+    Ok(match cell(row, col) {
+        None => Ok(None),
+        Some(o) => {
+            let id = match valid_orgnr(o) {
+                Some(n) => conn
+                    .prepare_cached("SELECT id FROM employers WHERE orgnr = ?1")?
+                    .query_row([n], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            match id {
+                Some(id) => Ok(Some(id)),
+                None => Err(format!(
+                    "employer `{o}` is not in the register (import employers first)"
+                )),
+            }
+        }
+    })
+}
+
+fn date_cell(row: &HashMap<String, String>, col: &str) -> Result<Option<String>, String> {
+    match cell(row, col) {
+        None => Ok(None),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|d| Some(d.to_string()))
+            .map_err(|_| format!("`{col}` `{d}` is not a date (YYYY-MM-DD)")),
+    }
+}
+
+/// The person an address belongs to, or a new person with that address.
+pub fn person_for(
+    conn: &Connection,
+    email: Option<&str>,
+    name: &str,
+    phone: Option<&str>,
+    stamp: &str,
+) -> Result<i64> {
+    if let Some(e) = email
+        && let Some(id) = conn
+            .query_row(
+                "SELECT person_id FROM addresses WHERE email = ?1",
+                [e],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+    {
+        return Ok(id);
+    }
+    conn.execute(
+        "INSERT INTO people (name, phone, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+        params![name, phone, stamp],
+    )?;
+    let id = conn.last_insert_rowid();
+    if let Some(e) = email {
+        conn.execute(
+            "INSERT INTO addresses (person_id, email, verified, added_at) VALUES (?1, ?2, 1, ?3)",
+            params![id, e, stamp],
+        )?;
+    }
+    Ok(id)
+}
+
+fn peers(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let t = read_csv(
+        file,
+        text,
+        &["likepersonnr", "navn", "enhet"],
+        &["likepersonnr", "navn", "epost", "telefon", "enhet"],
+    )?;
+    let mut problems = Vec::new();
+    let stamp = ts(now);
+    for (line, row) in &t.rows {
+        let mut bad = |what: String| problems.push(format!("line {line}: {what}"));
+        let (Some(no), Some(name)) = (cell(row, "likepersonnr"), cell(row, "navn")) else {
+            bad("`likepersonnr` and `navn` must be filled in".into());
+            continue;
+        };
+        let unit = match unit_cell(conn, row, "enhet")? {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                bad("`enhet` is empty".into());
+                continue;
+            }
+            Err(e) => {
+                bad(e);
+                continue;
+            }
+        };
+        let email = cell(row, "epost").map(|e| e.to_lowercase());
+        if email.as_deref().is_some_and(|e| !e.contains('@')) {
+            bad(format!(
+                "`{}` is not a mail address",
+                email.unwrap_or_default()
+            ));
+            continue;
+        }
+        let existing: Option<i64> = conn
+            .query_row(
+                "SELECT person_id FROM peers WHERE peer_no = ?1",
+                [no],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let person = match existing {
+            Some(p) => p,
+            None => person_for(conn, email.as_deref(), name, cell(row, "telefon"), &stamp)?,
+        };
+        conn.execute(
+            "UPDATE people SET name = ?2, phone = COALESCE(?3, phone), updated_at = ?4 WHERE id = ?1",
+            params![person, name, cell(row, "telefon"), stamp],
+        )?;
+        conn.execute(
+            "INSERT INTO peers (peer_no, person_id, unit_id, registered_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(peer_no) DO UPDATE SET unit_id = excluded.unit_id",
+            params![no, person, unit, stamp],
+        )?;
+    }
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "peers",
+        Some(file),
+        Some(&format!("{} rows", t.rows.len())),
+    )?;
+    Ok((t.rows.len(), problems))
+}
+
+const ROLES: &[&str] = &["tillitsvalgt", "vara", "koordinator", "admin"];
+const LEVELS: &[&str] = &["arbeidsgiver", "mellomniva", "arbeidssted", "enhet"];
+
+fn roles(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let t = read_csv(
+        file,
+        text,
+        &["epost", "rolle", "niva"],
+        &[
+            "epost",
+            "rolle",
+            "niva",
+            "orgnr",
+            "arbeidssted",
+            "enhet",
+            "fra",
+            "til",
+        ],
+    )?;
+    let mut problems = Vec::new();
+    for (line, row) in &t.rows {
+        let mut bad = |what: String| problems.push(format!("line {line}: {what}"));
+        let email = cell(row, "epost").unwrap_or("").to_lowercase();
+        let role = cell(row, "rolle").unwrap_or("").to_lowercase();
+        let level = cell(row, "niva")
+            .unwrap_or("")
+            .to_lowercase()
+            .replace('å', "a");
+        if !email.contains('@') {
+            bad(format!("`{email}` is not a mail address"));
+            continue;
+        }
+        if !ROLES.contains(&role.as_str()) {
+            bad(format!("rolle `{role}` is not one of {}", ROLES.join(", ")));
+            continue;
+        }
+        if !LEVELS.contains(&level.as_str()) {
+            bad(format!(
+                "niva `{level}` is not one of {}",
+                LEVELS.join(", ")
+            ));
+            continue;
+        }
+        let (unit, employer) = match (
+            unit_cell(conn, row, "enhet")?,
+            employer_cell(conn, row, "orgnr")?,
+        ) {
+            (Ok(u), Ok(e)) => (u, e),
+            (Err(e), _) | (_, Err(e)) => {
+                bad(e);
+                continue;
+            }
+        };
+        let (from, to) = match (date_cell(row, "fra"), date_cell(row, "til")) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(e), _) | (_, Err(e)) => {
+                bad(e);
+                continue;
+            }
+        };
+        let needs = match level.as_str() {
+            "enhet" if unit.is_none() => Some("`enhet`"),
+            "arbeidsgiver" | "mellomniva" | "arbeidssted" if employer.is_none() => Some("`orgnr`"),
+            "mellomniva" | "arbeidssted" if cell(row, "arbeidssted").is_none() => {
+                Some("`arbeidssted`")
+            }
+            _ => None,
+        };
+        if let Some(col) = needs {
+            bad(format!("niva `{level}` needs {col}"));
+            continue;
+        }
+        let (workplace, midlevel) = match (level.as_str(), employer, cell(row, "arbeidssted")) {
+            ("arbeidssted", Some(e), Some(w)) => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO workplaces (employer_id, name) VALUES (?1, ?2)",
+                    params![e, w],
+                )?;
+                let id: i64 = conn.query_row(
+                    "SELECT id FROM workplaces WHERE employer_id = ?1 AND name = ?2",
+                    params![e, w],
+                    |r| r.get(0),
+                )?;
+                (Some(id), None)
+            }
+            ("mellomniva", _, Some(m)) => (None, Some(m.to_string())),
+            _ => (None, None),
+        };
+        let person: Option<i64> = conn
+            .query_row(
+                "SELECT person_id FROM addresses WHERE email = ?1",
+                [&email],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM roles WHERE email = ?1 AND role = ?2 AND level = ?3
+                 AND employer_id IS ?4 AND workplace_id IS ?5 AND unit_id IS ?6 AND midlevel IS ?7
+                 AND valid_from IS ?8)",
+            params![
+                email, role, level, employer, workplace, unit, midlevel, from
+            ],
+            |r| r.get(0),
+        )?;
+        if exists {
+            conn.execute(
+                "UPDATE roles SET valid_to = ?9, person_id = ?10 WHERE email = ?1 AND role = ?2 AND level = ?3
+                 AND employer_id IS ?4 AND workplace_id IS ?5 AND unit_id IS ?6 AND midlevel IS ?7
+                 AND valid_from IS ?8",
+                params![email, role, level, employer, workplace, unit, midlevel, from, to, person],
+            )?;
+        } else {
+            conn.execute(
+                "INSERT INTO roles (email, person_id, role, level, employer_id, workplace_id, unit_id, midlevel,
+                                    valid_from, valid_to)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![email, person, role, level, employer, workplace, unit, midlevel, from, to],
+            )?;
+        }
+    }
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "roles",
+        Some(file),
+        Some(&format!("{} rows", t.rows.len())),
+    )?;
+    Ok((t.rows.len(), problems))
+}
+
+fn grants(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let t = read_csv(
+        file,
+        text,
+        &["epost", "grunn"],
+        &["epost", "enhet", "orgnr", "grunn", "fra", "til"],
+    )?;
+    let mut problems = Vec::new();
+    for (line, row) in &t.rows {
+        let mut bad = |what: String| problems.push(format!("line {line}: {what}"));
+        let email = cell(row, "epost").unwrap_or("").to_lowercase();
+        if !email.contains('@') {
+            bad(format!("`{email}` is not a mail address"));
+            continue;
+        }
+        let Some(reason) = cell(row, "grunn") else {
+            bad("`grunn` is empty: every grant needs a reason".into());
+            continue;
+        };
+        let (unit, employer) = match (
+            unit_cell(conn, row, "enhet")?,
+            employer_cell(conn, row, "orgnr")?,
+        ) {
+            (Ok(None), Ok(None)) => {
+                bad("a grant needs `enhet` or `orgnr`".into());
+                continue;
+            }
+            (Ok(u), Ok(e)) => (u, e),
+            (Err(e), _) | (_, Err(e)) => {
+                bad(e);
+                continue;
+            }
+        };
+        let (from, to) = match (date_cell(row, "fra"), date_cell(row, "til")) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(e), _) | (_, Err(e)) => {
+                bad(e);
+                continue;
+            }
+        };
+        conn.execute(
+            "INSERT INTO grants (email, unit_id, employer_id, reason, valid_from, valid_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![email, unit, employer, reason, from, to],
+        )?;
+    }
+    audit(
+        conn,
+        now,
+        None,
+        "import",
+        "import",
+        "grants",
+        Some(file),
+        Some(&format!("{} rows", t.rows.len())),
+    )?;
+    Ok((t.rows.len(), problems))
 }

@@ -12,7 +12,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// Migrations in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_reps.sql"),
+];
 
 /// An open register.
 pub struct Store {
