@@ -249,3 +249,108 @@ pub fn backup(store: &Store, to: &Path) -> Result<()> {
         )
         .with_context(|| format!("cannot write backup to `{}`", to.display()))
 }
+
+/// `postbud pending`: changes waiting for an admin.
+pub fn pending_list(store: &Store) -> Result<String> {
+    let mut stmt = store.conn.prepare(
+        "SELECT ref, kind, requested_by, created_at, summary FROM pending_changes
+         WHERE status = 'pending' ORDER BY id",
+    )?;
+    let rows: Vec<(String, String, String, String, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Ok("nothing is waiting\n".into());
+    }
+    let mut out = String::new();
+    for (r, kind, by, at, summary) in rows {
+        let _ = writeln!(
+            out,
+            "{r}  {kind:<16} {by}  {}\n    {summary}",
+            &at[..at.len().min(10)]
+        );
+    }
+    Ok(out)
+}
+
+/// `postbud approve <ref>` / `postbud reject <ref> [--why]`: decided as an
+/// admin's `GODKJENN` / `AVVIS` by mail would be; the replies it queues (to
+/// the requester, a new rep and the outgoing one) go out with the next run.
+pub fn decide_pending(
+    store: &mut Store,
+    ctx: &Context,
+    reference: &str,
+    approve: bool,
+    why: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    use crate::commands::{Facts, decisions};
+    use postbud_core::classify::Keyword;
+    let admin = ctx
+        .admins
+        .first()
+        .cloned()
+        .unwrap_or_else(|| ctx.settings.org_address.clone());
+    let tx = store.conn.transaction()?;
+    let date = now
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive()
+        .to_string();
+    let pending = crate::store::snapshot::pending(&tx, reference, &date)?;
+    let keyword = if approve {
+        Keyword::Godkjenn
+    } else {
+        Keyword::Avvis
+    };
+    let args = format!("{reference} {}", why.unwrap_or(""));
+    let facts = Facts {
+        sender: admin.clone(),
+        is_admin: true,
+        verified: true,
+        ..Facts::default()
+    };
+    let plan = decisions::decide(&facts, &ctx.settings, keyword, &args, pending.as_ref(), now);
+    if plan.result != crate::plan::Outcome::Ok {
+        bail!(
+            "{reference}: {}",
+            match &pending {
+                None => "no such pending change (see `postbud pending`)".to_string(),
+                Some(p) => format!("it is {} already", p.status),
+            }
+        );
+    }
+    // The admin at the terminal needs no mail about what they just did.
+    let mut plan = plan;
+    plan.replies.retain(|r| r.to != admin);
+    let msg = postbud_core::message::Incoming {
+        subject: format!("{} {reference}", keyword.name()),
+        ..Default::default()
+    };
+    let reference_owned = crate::store::next_ref(&tx, chrono::Datelike::year(&now))?;
+    let answered = crate::store::apply::Answered {
+        row: None,
+        msg: &msg,
+        sender: "cli",
+        reference: Some(&reference_owned),
+    };
+    let replies = crate::store::apply::apply(
+        &tx,
+        &ctx.renderer,
+        &ctx.settings.org_address,
+        &plan,
+        &answered,
+        false,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(format!(
+        "{reference} {}; {replies} messages queued (sent by the daemon or the next `postbud run --once`)\n",
+        if approve {
+            "approved and carried out"
+        } else {
+            "rejected"
+        }
+    ))
+}

@@ -15,6 +15,8 @@
 //! - [`demo`]: `postbud demo`; [`bench`]: `postbud bench`.
 //! - [`outbox`]: the `Transport` trait; SMTP and file; the sender loop.
 //! - [`tls`]: the rustls client config shared by IMAP and SMTP (ring, private CA).
+//! - [`letters`]: the PDF letter a new rep hands to the employer; pure.
+//! - [`sheets`]: .xlsx attachments (member, peer and problem lists); pure.
 
 pub mod admin;
 pub mod bench;
@@ -23,10 +25,12 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod intake;
+pub mod letters;
 pub mod outbox;
 pub mod pipeline;
 pub mod plan;
 pub mod render;
+pub mod sheets;
 pub mod store;
 pub mod tls;
 

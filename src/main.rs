@@ -51,6 +51,17 @@ enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// Changes waiting for an admin.
+    Pending,
+    /// Approve (carry out) a pending change.
+    Approve { reference: String },
+    /// Reject a pending change.
+    Reject {
+        reference: String,
+        /// Why, told to whoever asked for it.
+        #[arg(long)]
+        why: Option<String>,
+    },
     /// An online backup of the register.
     Backup { file: PathBuf },
     /// What happened in the last 24 hours, and what waits for an admin.
@@ -200,6 +211,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             };
             print!("{out}");
+        }
+        Command::Pending => {
+            let cfg = load()?;
+            print!(
+                "{}",
+                admin::pending_list(&Store::open(&cfg.register.path)?)?
+            );
+        }
+        command @ (Command::Approve { .. } | Command::Reject { .. }) => {
+            let (reference, approve, why) = match command {
+                Command::Reject { reference, why } => (reference, false, why),
+                Command::Approve { reference } => (reference, true, None),
+                _ => unreachable!("matched above"),
+            };
+            let cfg = load()?;
+            let mut store = Store::open(&cfg.register.path)?;
+            let ctx = pipeline::Context::from_config(&cfg);
+            print!(
+                "{}",
+                admin::decide_pending(&mut store, &ctx, &reference, approve, why.as_deref(), now)?
+            );
         }
         Command::Backup { file } => {
             let cfg = load()?;

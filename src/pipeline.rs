@@ -3,13 +3,17 @@
 //! a message that fails rolls back alone and is quarantined with its reason;
 //! the caller moves messages only after `handle_batch` has committed.
 
-use crate::commands::{self, Fresh, Settings};
+use crate::commands::code::{self, StoredCode, Verdict};
+use crate::commands::snapshot::Snapshot;
+use crate::commands::{self, Facts, Fresh, Settings, trust};
 use crate::config::Config;
 use crate::intake::{Destination, Fetched};
 use crate::render::Renderer;
+use crate::store::snapshot as store_snapshot;
 use crate::store::{Store, apply, facts, ts};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Datelike, Utc};
+use postbud_core::registration::{self, Found};
 use postbud_core::{classify, message};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -64,6 +68,8 @@ pub struct Read {
     pub msg: message::Incoming,
     pub identity: String,
     pub kind: classify::Kind,
+    /// Registration strings found, when `kind` is a registration.
+    pub regs: Vec<Found>,
 }
 
 /// Reads one message; `Err` is the quarantine reason. Pure.
@@ -79,10 +85,18 @@ pub fn read(settings: &Settings, max_bytes: u64, raw: &[u8]) -> Result<Read, Str
     if kind == classify::Kind::Silent(classify::Silent::NoSender) {
         return Err("the message has no sender address (From) that could be read".into());
     }
+    let regs = match kind {
+        classify::Kind::Registration => registration::find(
+            &msg,
+            settings.registration_secret.as_deref().map(str::as_bytes),
+        ),
+        _ => Vec::new(),
+    };
     Ok(Read {
         identity: message::identity(raw, Some(&msg)),
         msg,
         kind,
+        regs,
     })
 }
 
@@ -231,6 +245,7 @@ fn handle_one(
         msg,
         identity,
         kind,
+        regs,
     } = read;
     let done = |outcome: &str, kind: &str, reference, replies| Handled {
         key: key.to_string(),
@@ -257,8 +272,39 @@ fn handle_one(
         .as_ref()
         .map(|a| a.email.as_str())
         .unwrap_or_default();
-    let facts = facts::sender(conn, sender, &ctx.admins, &ctx.settings, now)?;
-    let plan = commands::decide(&facts, msg, kind, &ctx.settings, now, fresh);
+    let mut facts = facts::sender(conn, sender, &ctx.admins, &ctx.settings, now)?;
+    facts.verified = trust::verified(msg, ctx.settings.trusted_authserv_id.as_deref());
+    // BEKREFT <code>: the command it confirms is decided now, as if from a
+    // verified sender, and answered in reply to the confirmation.
+    let confirmed = match kind {
+        classify::Kind::Confirm {
+            word: classify::ConfirmWord::Bekreft,
+            code,
+        } => confirmation(conn, ctx, sender, code, now)?,
+        _ => None,
+    };
+    let (d_msg, d_kind, d_regs) = match &confirmed {
+        Some((_, r)) => {
+            facts.verified = true;
+            (&r.msg, &r.kind, r.regs.as_slice())
+        }
+        None => (msg, kind, regs.as_slice()),
+    };
+    let snap = snapshot(conn, &facts, d_kind, d_regs, &ctx.settings, now)?;
+    let mut plan = commands::decide(
+        &facts,
+        d_msg,
+        d_kind,
+        d_regs,
+        &snap,
+        &ctx.settings,
+        now,
+        fresh,
+    );
+    if let Some((code_id, _)) = confirmed {
+        plan.actions
+            .push(crate::plan::Action::UseCode { id: code_id });
+    }
     let silent = plan.replies.is_empty() && !plan.needs_ref;
     let hold = !plan.replies.is_empty()
         && facts.replies_last_hour + plan.replies.len() as i64 > ctx.settings.max_replies_per_hour;
@@ -313,7 +359,7 @@ fn handle_one(
         }
     };
     let answered = apply::Answered {
-        row,
+        row: Some(row),
         msg,
         sender,
         reference: reference.as_deref(),
@@ -328,4 +374,103 @@ fn handle_one(
         now,
     )?;
     Ok(done(outcome, plan.kind, reference, replies))
+}
+
+/// A `BEKREFT` code from `sender`: when right, the code's id and the message
+/// it confirms, read again. A wrong code counts a try.
+fn confirmation(
+    conn: &Connection,
+    ctx: &Context,
+    sender: &str,
+    given: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, Read)>> {
+    let codes: Vec<(StoredCode, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, salt, hash, expires_at, tries, payload FROM codes
+             WHERE email = ?1 AND purpose = 'confirm' AND used_at IS NULL AND expires_at > ?2",
+        )?
+        .query_map(params![sender, ts(now)], |r| {
+            Ok((
+                StoredCode {
+                    id: r.get(0)?,
+                    salt: r.get(1)?,
+                    hash: r.get(2)?,
+                    expires_at: r
+                        .get::<_, String>(3)?
+                        .parse()
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    used: false,
+                    tries: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let stored: Vec<StoredCode> = codes.iter().map(|(c, _)| c.clone()).collect();
+    match code::verify(&stored, given, now) {
+        Verdict::Right(id) => {
+            // The payload is the row of the message waiting for confirmation.
+            let row = codes
+                .iter()
+                .find(|(c, _)| c.id == id)
+                .and_then(|(_, p)| p.as_deref()?.parse::<i64>().ok());
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let raw: Vec<u8> = conn
+                .prepare_cached("SELECT raw FROM messages WHERE id = ?1")?
+                .query_row([row], |r| r.get(0))?;
+            let read = read(&ctx.settings, ctx.max_message_bytes, &raw)
+                .map_err(|e| anyhow::anyhow!("the confirmed message can no longer be read: {e}"))?;
+            Ok(Some((id, read)))
+        }
+        Verdict::Wrong(id) => {
+            conn.prepare_cached("UPDATE codes SET tries = tries + 1 WHERE id = ?1")?
+                .execute([id])?;
+            Ok(None)
+        }
+        Verdict::NoCode => Ok(None),
+    }
+}
+
+/// What the register holds that the command needs, within the scope.
+fn snapshot(
+    conn: &Connection,
+    facts: &Facts,
+    kind: &classify::Kind,
+    regs: &[Found],
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Snapshot> {
+    use classify::Keyword::*;
+    let date = now
+        .with_timezone(&settings.timezone)
+        .date_naive()
+        .to_string();
+    Ok(match kind {
+        classify::Kind::Command { keyword, args, .. } => match keyword {
+            Aktivitet | MineLikepersoner => {
+                Snapshot::Peers(store_snapshot::peers(conn, &facts.scope)?)
+            }
+            MineMedlemmer | MedlemSluttet | MedlemFlyttet | ArbeidsstedNy | ArbeidsstedNyttNavn
+            | ArbeidsstedAvslutt | NyTillitsvalgt => {
+                let (members, workplaces) = store_snapshot::members(conn, &facts.scope)?;
+                Snapshot::Members {
+                    members,
+                    workplaces,
+                }
+            }
+            Godkjenn | Avvis => Snapshot::Pending(store_snapshot::pending(
+                conn,
+                args.split_whitespace().next().unwrap_or(""),
+                &date,
+            )?),
+            _ => Snapshot::None,
+        },
+        classify::Kind::Registration => {
+            Snapshot::Registrations(store_snapshot::registrations(conn, &facts.scope, regs)?)
+        }
+        _ => Snapshot::None,
+    })
 }

@@ -30,14 +30,40 @@ impl Outcome {
 pub enum CodePurpose {
     /// `KODE`: a login code a web portal checks with `postbud code verify`.
     Login,
+    /// `BEKREFT <code>`: carries out a command an unverified sender sent.
+    Confirm,
 }
 
 impl CodePurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::Login => "login",
+            CodePurpose::Confirm => "confirm",
         }
     }
+}
+
+/// A change that waits for an admin (`GODKJENN` / `AVVIS`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    /// member-left, member-moved, workplace-new, workplace-rename,
+    /// workplace-close, new-rep, registration
+    pub kind: &'static str,
+    /// One line for admins: "Kari Nordmann (50001) har sluttet 2026-11-30".
+    pub summary: String,
+    /// What approving it does, as data.
+    pub payload: serde_json::Value,
+}
+
+/// A peer to register (from a registration string, or an approved one).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewPeer {
+    pub form_id: Option<String>,
+    pub unit_id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub birth_date: Option<String>,
 }
 
 /// A change to the register.
@@ -49,13 +75,29 @@ pub enum Action {
         subject: String,
         body: String,
     },
-    /// Store a hashed one-time code.
+    /// Store a hashed one-time code. `for_this_message`: confirming it
+    /// carries out the message being handled (its row is the payload).
     IssueCode {
         email: String,
         purpose: CodePurpose,
         salt: String,
         hash: String,
         expires_at: DateTime<Utc>,
+        for_this_message: bool,
+    },
+    /// A code was used (a confirmation carried out).
+    UseCode { id: i64 },
+    /// A peer was active in a year.
+    RecordActivity { peer_id: i64, year: i32 },
+    /// Register a new peer.
+    RegisterPeer(NewPeer),
+    /// A change for an admin to approve; gets its own reference.
+    Pending(PendingChange),
+    /// An admin approved (carry it out) or rejected a pending change.
+    Decide {
+        pending_id: i64,
+        approve: bool,
+        reason: Option<String>,
     },
     /// Remember that an unknown address got its neutral reply today.
     NeutralReplied { email: String, day: String },
@@ -75,6 +117,27 @@ pub struct Reply {
     pub vars: serde_json::Value,
     /// Wipe the stored body once sent (it holds a code).
     pub secret: bool,
+    /// Files attached: (file name, MIME type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Reply {
+    /// A reply without attachments whose body may be kept.
+    pub fn new(
+        to: &str,
+        template: &'static str,
+        language: Language,
+        vars: serde_json::Value,
+    ) -> Reply {
+        Reply {
+            to: to.to_string(),
+            template,
+            language,
+            vars,
+            secret: false,
+            attachments: Vec::new(),
+        }
+    }
 }
 
 /// Everything handling one message does.
@@ -91,6 +154,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan that answers with one reply.
+    pub fn reply(kind: &'static str, result: Outcome, reply: Reply) -> Plan {
+        Plan {
+            kind,
+            result,
+            actions: Vec::new(),
+            replies: vec![reply],
+            needs_ref: true,
+        }
+    }
+
     /// A plan that records the message and does nothing else.
     pub fn record(kind: &'static str) -> Plan {
         Plan {

@@ -12,26 +12,81 @@ use minijinja::Environment;
 use serde::Serialize;
 use std::path::PathBuf;
 
-macro_rules! lang {
-    ($l:literal) => {
-        [
-            lang!(@ $l, "layout.html"),
-            lang!(@ $l, "support.txt"),
-            lang!(@ $l, "too-many-attachments.txt"),
-            lang!(@ $l, "help.txt"),
-            lang!(@ $l, "code.txt"),
-            lang!(@ $l, "code-neutral.txt"),
-            lang!(@ $l, "code-limit.txt"),
-            lang!(@ $l, "confirm-unknown.txt"),
-        ]
-    };
-    (@ $l:literal, $n:literal) => {
-        (concat!($l, "/", $n), include_str!(concat!("../templates/", $l, "/", $n)))
+macro_rules! embed {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../templates/", $path)))),*]
     };
 }
 
-/// The templates built into the binary.
-const EMBEDDED: [[(&str, &str); 8]; 4] = [lang!("nb"), lang!("nn"), lang!("da"), lang!("en")];
+/// The templates built into the binary (a copy of `templates/`).
+const EMBEDDED: &[(&str, &str)] = embed![
+    "da/code-limit.txt",
+    "da/code-neutral.txt",
+    "da/code.txt",
+    "da/confirm-unknown.txt",
+    "da/help-list.txt",
+    "da/help.txt",
+    "da/layout.html",
+    "da/support.txt",
+    "da/too-many-attachments.txt",
+    "en/activity-year.txt",
+    "en/activity.txt",
+    "en/change-pending.txt",
+    "en/change-refused.txt",
+    "en/code-limit.txt",
+    "en/code-neutral.txt",
+    "en/code.txt",
+    "en/confirm-ask.txt",
+    "en/confirm-unknown.txt",
+    "en/decision-closed.txt",
+    "en/decision-requester.txt",
+    "en/decision-unknown.txt",
+    "en/decision.txt",
+    "en/help-list.txt",
+    "en/help.txt",
+    "en/layout.html",
+    "en/list.txt",
+    "en/member-missing.txt",
+    "en/new-rep-welcome.txt",
+    "en/not-allowed.txt",
+    "en/registration.txt",
+    "en/rep-replaced.txt",
+    "en/support.txt",
+    "en/too-many-attachments.txt",
+    "nb/activity-year.txt",
+    "nb/activity.txt",
+    "nb/change-pending.txt",
+    "nb/change-refused.txt",
+    "nb/code-limit.txt",
+    "nb/code-neutral.txt",
+    "nb/code.txt",
+    "nb/confirm-ask.txt",
+    "nb/confirm-unknown.txt",
+    "nb/decision-closed.txt",
+    "nb/decision-requester.txt",
+    "nb/decision-unknown.txt",
+    "nb/decision.txt",
+    "nb/help-list.txt",
+    "nb/help.txt",
+    "nb/layout.html",
+    "nb/list.txt",
+    "nb/member-missing.txt",
+    "nb/new-rep-welcome.txt",
+    "nb/not-allowed.txt",
+    "nb/registration.txt",
+    "nb/rep-replaced.txt",
+    "nb/support.txt",
+    "nb/too-many-attachments.txt",
+    "nn/code-limit.txt",
+    "nn/code-neutral.txt",
+    "nn/code.txt",
+    "nn/confirm-unknown.txt",
+    "nn/help-list.txt",
+    "nn/help.txt",
+    "nn/layout.html",
+    "nn/support.txt",
+    "nn/too-many-attachments.txt",
+];
 
 /// Renders templates and builds reply messages.
 pub struct Renderer {
@@ -93,7 +148,6 @@ impl Renderer {
             }
             Ok(EMBEDDED
                 .iter()
-                .flatten()
                 .find(|(n, _)| *n == name)
                 .map(|(_, t)| t.to_string()))
         });
@@ -118,7 +172,11 @@ impl Renderer {
             m.insert("org_address".into(), self.org_address.clone().into());
             m.insert("ref".into(), reference.into());
         }
-        let name = format!("{}/{template}.txt", lang.code());
+        // A reply not yet translated falls back to Norwegian Bokmål.
+        let mut name = format!("{}/{template}.txt", lang.code());
+        if self.env.get_template(&name).is_err() {
+            name = format!("nb/{template}.txt");
+        }
         let text = self
             .env
             .get_template(&name)
@@ -173,7 +231,13 @@ impl Renderer {
     }
 
     /// Builds the complete reply message.
-    pub fn build(&self, h: &Headers<'_>, text: &str, html: &str) -> Result<(String, Vec<u8>)> {
+    pub fn build(
+        &self,
+        h: &Headers<'_>,
+        text: &str,
+        html: &str,
+        attachments: &[(String, String, Vec<u8>)],
+    ) -> Result<(String, Vec<u8>)> {
         let subject = Self::subject(h.their_subject, h.reference);
         let mut refs: Vec<String> = h.references.iter().map(|r| header_safe(r)).collect();
         if let Some(id) = h.in_reply_to {
@@ -200,6 +264,9 @@ impl Renderer {
         }
         if !refs.is_empty() {
             b = b.references(refs);
+        }
+        for (name, mime, bytes) in attachments {
+            b = b.attachment(mime.clone(), header_safe(name), bytes.clone());
         }
         let raw = b.write_to_vec().context("cannot write reply")?;
         Ok((subject, raw))

@@ -64,6 +64,7 @@ pub fn decide(f: &Facts, s: &Settings, now: DateTime<Utc>, fresh: &mut dyn Fresh
         hash: hash(&salt, &code),
         salt,
         expires_at,
+        for_this_message: false,
     });
     p
 }
@@ -76,19 +77,9 @@ fn reply_plan(
     secret: bool,
     result: Outcome,
 ) -> Plan {
-    Plan {
-        kind: "code",
-        result,
-        actions: Vec::new(),
-        replies: vec![Reply {
-            to: f.sender.clone(),
-            template,
-            language: lang,
-            vars,
-            secret,
-        }],
-        needs_ref: true,
-    }
+    let mut reply = Reply::new(&f.sender, template, lang, vars);
+    reply.secret = secret;
+    Plan::reply("code", result, reply)
 }
 
 /// The stored form of a code: hex SHA-256 over salt and code.
@@ -179,6 +170,8 @@ mod tests {
             max_replies_per_hour: 20,
             max_attachments: 20,
             timezone: chrono_tz::Europe::Oslo,
+            trusted_authserv_id: None,
+            registration_secret: None,
         }
     }
 

@@ -1,29 +1,83 @@
-//! `BEKREFT <code>` / `AKSEPTERER <code>`: carries out what a code stands for.
-//! The commands that ask for confirmation (an unverified sender's change, a
-//! declaration, a link) come with their workflows; until one is waiting, a
-//! confirmation is answered as not matching anything.
+//! Confirmations (SPEC section 10): a command that changes the register or
+//! reveals other people's data, from a sender that is not verified, waits for
+//! `BEKREFT <code>` from the same address (codes live 24 hours); only that
+//! carries it out. `AKSEPTERER` comes with the employers' workflow.
 
-use super::{Facts, Settings, language};
-use crate::plan::{Outcome, Plan, Reply};
-use postbud_core::classify::ConfirmWord;
+use super::{Facts, Fresh, Settings, code, language};
+use crate::plan::{Action, CodePurpose, Outcome, Plan, Reply};
+use chrono::{DateTime, Duration, Utc};
+use postbud_core::classify::{ConfirmWord, Keyword, Kind};
 use serde_json::json;
 
-pub fn decide(f: &Facts, word: ConfirmWord, code: &str, s: &Settings) -> Plan {
+/// How long a confirmation code lives.
+pub const CONFIRM_HOURS: i64 = 24;
+
+/// Whether `kind` needs a verified (or confirming) sender.
+pub fn needs_trust(kind: &Kind) -> bool {
+    use Keyword::*;
+    match kind {
+        Kind::Registration => true,
+        Kind::Command { keyword, .. } => matches!(
+            keyword,
+            Aktivitet
+                | MineMedlemmer
+                | MineLikepersoner
+                | MedlemSluttet
+                | MedlemFlyttet
+                | ArbeidsstedNy
+                | ArbeidsstedNyttNavn
+                | ArbeidsstedAvslutt
+                | NyTillitsvalgt
+                | Godkjenn
+                | Avvis
+        ),
+        _ => false,
+    }
+}
+
+/// Asks an unverified sender to confirm: a code, and the command waits.
+pub fn ask(
+    f: &Facts,
+    s: &Settings,
+    kind: &'static str,
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Plan {
+    let code = fresh.code();
+    let salt = fresh.salt();
+    let mut reply = Reply::new(
+        &f.sender,
+        "confirm-ask",
+        language(f, s),
+        json!({ "code": code, "hours": CONFIRM_HOURS }),
+    );
+    reply.secret = true;
+    let mut p = Plan::reply(kind, Outcome::Pending, reply);
+    p.actions.push(Action::IssueCode {
+        email: f.sender.clone(),
+        purpose: CodePurpose::Confirm,
+        hash: code::hash(&salt, &code),
+        salt,
+        expires_at: now + Duration::hours(CONFIRM_HOURS),
+        for_this_message: true,
+    });
+    p
+}
+
+/// A confirmation that matches nothing waiting.
+pub fn unknown(f: &Facts, word: ConfirmWord, code: &str, s: &Settings) -> Plan {
     let word = match word {
         ConfirmWord::Bekreft => "BEKREFT",
         ConfirmWord::Aksepterer => "AKSEPTERER",
     };
-    Plan {
-        kind: "confirm",
-        result: Outcome::Rejected,
-        actions: Vec::new(),
-        replies: vec![Reply {
-            to: f.sender.clone(),
-            template: "confirm-unknown",
-            language: language(f, s),
-            vars: json!({ "word": word, "code": code }),
-            secret: false,
-        }],
-        needs_ref: true,
-    }
+    Plan::reply(
+        "confirm",
+        Outcome::Rejected,
+        Reply::new(
+            &f.sender,
+            "confirm-unknown",
+            language(f, s),
+            json!({ "word": word, "code": code }),
+        ),
+    )
 }

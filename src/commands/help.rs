@@ -5,19 +5,11 @@ use crate::plan::{Outcome, Plan, Reply};
 use serde_json::json;
 
 pub fn decide(f: &Facts, s: &Settings) -> Plan {
-    Plan {
-        kind: "help",
-        result: Outcome::Ok,
-        actions: Vec::new(),
-        replies: vec![Reply {
-            to: f.sender.clone(),
-            template: "help",
-            language: language(f, s),
-            vars: help_vars(f),
-            secret: false,
-        }],
-        needs_ref: true,
-    }
+    Plan::reply(
+        "help",
+        Outcome::Ok,
+        Reply::new(&f.sender, "help", language(f, s), help_vars(f)),
+    )
 }
 
 /// Which sections of the command list the sender sees. Everyone sees the

@@ -3,16 +3,25 @@
 //! Nothing here reads the register, the clock or the network: what it needs
 //! comes in as `Facts`, `Settings`, `now` and `Fresh`.
 
+pub mod activity;
+pub mod changes;
 pub mod code;
 pub mod confirm;
+pub mod decisions;
 pub mod help;
+pub mod lists;
+pub mod registration;
+pub mod snapshot;
 pub mod support;
+pub mod trust;
 
 use crate::config::{Config, Language};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Outcome, Plan, Reply};
 use chrono::{DateTime, Utc};
 use postbud_core::classify::{Keyword, Kind};
 use postbud_core::message::Incoming;
+use postbud_core::registration::Found;
+use snapshot::Snapshot;
 
 /// What the register knows about the sender, read before deciding.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,6 +42,32 @@ pub struct Facts {
     pub codes_last_hour: i64,
     /// An unknown address already got its neutral code reply today.
     pub neutral_today: bool,
+    /// The message's sender is verified (`trust::verified`), or confirmed
+    /// the command with `BEKREFT <code>`.
+    pub verified: bool,
+    /// What this sender may see and change as a rep (empty for others).
+    pub scope: Scope,
+}
+
+/// A rep's scope (SPEC section 10): units (with the units below them),
+/// employers, workplaces and mid-levels from current roles, plus explicit
+/// grants. Everything else is invisible to the rep.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    pub units: Vec<i64>,
+    pub employers: Vec<i64>,
+    pub workplaces: Vec<i64>,
+    /// (employer id, mid-level name)
+    pub midlevels: Vec<(i64, String)>,
+}
+
+impl Scope {
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+            && self.employers.is_empty()
+            && self.workplaces.is_empty()
+            && self.midlevels.is_empty()
+    }
 }
 
 /// The registered person behind an address.
@@ -53,6 +88,10 @@ pub struct Settings {
     pub max_replies_per_hour: i64,
     pub max_attachments: usize,
     pub timezone: chrono_tz::Tz,
+    /// `security.trusted_authserv_id`
+    pub trusted_authserv_id: Option<String>,
+    /// The key registration strings are signed with.
+    pub registration_secret: Option<String>,
 }
 
 impl Settings {
@@ -69,6 +108,8 @@ impl Settings {
                 .timezone
                 .parse()
                 .unwrap_or(chrono_tz::Europe::Oslo),
+            trusted_authserv_id: c.security.trusted_authserv_id.clone(),
+            registration_secret: c.security.registration_secret.clone(),
         }
     }
 }
@@ -101,11 +142,46 @@ pub fn language(f: &Facts, s: &Settings) -> Language {
         .unwrap_or(s.language)
 }
 
-/// Decides what handling `msg`, classified as `kind`, does.
+/// Rep commands: need a current rep role or a grant.
+fn rep_only(k: Keyword) -> bool {
+    use Keyword::*;
+    matches!(
+        k,
+        Aktivitet
+            | MineMedlemmer
+            | MineLikepersoner
+            | MedlemMangler
+            | MedlemSluttet
+            | MedlemFlyttet
+            | ArbeidsstedNy
+            | ArbeidsstedNyttNavn
+            | ArbeidsstedAvslutt
+            | NyTillitsvalgt
+    )
+}
+
+/// The reply to a command the sender's role does not allow, with the list
+/// of what they may use.
+fn not_allowed(f: &Facts, s: &Settings, kind: &'static str, word: &str) -> Plan {
+    let mut vars = help::help_vars(f);
+    vars["command"] = serde_json::json!(word);
+    Plan::reply(
+        kind,
+        Outcome::Rejected,
+        Reply::new(&f.sender, "not-allowed", language(f, s), vars),
+    )
+}
+
+/// Decides what handling `msg`, classified as `kind`, does. `regs` are the
+/// registration strings found in it, `snap` what the register holds that
+/// this command needs.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     f: &Facts,
     msg: &Incoming,
     kind: &Kind,
+    regs: &[Found],
+    snap: &Snapshot,
     s: &Settings,
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
@@ -115,6 +191,39 @@ pub fn decide(
     {
         return support::too_many_attachments(f, msg, s);
     }
+    let is_rep = f.is_rep || !f.scope.is_empty();
+    match kind {
+        Kind::Command { keyword, .. } if rep_only(*keyword) && !is_rep => {
+            return not_allowed(f, s, keyword.kind(), keyword.name());
+        }
+        Kind::Command {
+            keyword: k @ (Keyword::Godkjenn | Keyword::Avvis),
+            ..
+        } if !f.is_admin => {
+            return not_allowed(f, s, k.kind(), k.name());
+        }
+        Kind::Registration if !is_rep => return not_allowed(f, s, "registration", "REG1"),
+        _ => {}
+    }
+    if confirm::needs_trust(kind) && !f.verified {
+        let k = match kind {
+            Kind::Command { keyword, .. } => keyword.kind(),
+            _ => "registration",
+        };
+        return confirm::ask(f, s, k, now, fresh);
+    }
+    let empty = Vec::new();
+    let (members, workplaces) = match snap {
+        Snapshot::Members {
+            members,
+            workplaces,
+        } => (members, workplaces),
+        _ => (&empty, &Vec::new()),
+    };
+    let peers = match snap {
+        Snapshot::Peers(p) => p.as_slice(),
+        _ => &[],
+    };
     match kind {
         Kind::Silent(_) => Plan::record("silent"),
         Kind::Bounce { failed } => {
@@ -126,17 +235,42 @@ pub fn decide(
             }
             p
         }
-        Kind::Confirm { word, code } => confirm::decide(f, *word, code, s),
+        Kind::Confirm { word, code } => confirm::unknown(f, *word, code, s),
         Kind::Command {
-            keyword: Keyword::Kode,
-            ..
-        } => code::decide(f, s, now, fresh),
-        Kind::Command {
-            keyword: Keyword::Hjelp,
-            ..
-        } => help::decide(f, s),
-        Kind::Command { keyword, .. } => support::decide(f, msg, s, keyword.kind()),
-        Kind::Registration => support::decide(f, msg, s, "registration"),
+            keyword,
+            args,
+            body,
+        } => match keyword {
+            Keyword::Kode => code::decide(f, s, now, fresh),
+            Keyword::Hjelp => help::decide(f, s),
+            Keyword::Aktivitet => activity::decide(f, s, args, body, peers, now),
+            Keyword::MineMedlemmer => lists::members(f, s, members),
+            Keyword::MineLikepersoner => lists::peers(f, s, peers),
+            Keyword::MedlemMangler
+            | Keyword::MedlemSluttet
+            | Keyword::MedlemFlyttet
+            | Keyword::ArbeidsstedNy
+            | Keyword::ArbeidsstedNyttNavn
+            | Keyword::ArbeidsstedAvslutt
+            | Keyword::NyTillitsvalgt => {
+                changes::decide(f, s, msg, *keyword, args, body, members, workplaces)
+            }
+            Keyword::Godkjenn | Keyword::Avvis => {
+                let pending = match snap {
+                    Snapshot::Pending(p) => p.as_ref(),
+                    _ => None,
+                };
+                decisions::decide(f, s, *keyword, args, pending, now)
+            }
+            other => support::decide(f, msg, s, other.kind()),
+        },
+        Kind::Registration => {
+            let checks = match snap {
+                Snapshot::Registrations(c) => c.as_slice(),
+                _ => &[],
+            };
+            registration::decide(f, s, regs, checks)
+        }
         Kind::Deduction => support::decide(f, msg, s, "submission"),
         Kind::Support => support::decide(f, msg, s, "support"),
     }

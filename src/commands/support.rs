@@ -22,17 +22,16 @@ pub fn decide(f: &Facts, msg: &Incoming, s: &Settings, topic: &str) -> Plan {
             subject: msg.subject.clone(),
             body,
         }],
-        replies: vec![Reply {
-            to: f.sender.clone(),
-            template: "support",
-            language: language(f, s),
-            vars: json!({
+        replies: vec![Reply::new(
+            &f.sender,
+            "support",
+            language(f, s),
+            json!({
                 "name": f.person.as_ref().map(|p| p.name.clone()),
                 "their_subject": msg.subject,
                 "topic": topic,
             }),
-            secret: false,
-        }],
+        )],
         needs_ref: true,
     }
 }
@@ -40,22 +39,16 @@ pub fn decide(f: &Facts, msg: &Incoming, s: &Settings, topic: &str) -> Plan {
 /// More attachments than `limits.max_attachments`: nothing is read, the
 /// sender is told why.
 pub fn too_many_attachments(f: &Facts, msg: &Incoming, s: &Settings) -> Plan {
-    Plan {
-        kind: "support",
-        result: Outcome::Rejected,
-        actions: Vec::new(),
-        replies: vec![Reply {
-            to: f.sender.clone(),
-            template: "too-many-attachments",
-            language: language(f, s),
-            vars: json!({
-                "count": msg.attachments.len(),
-                "limit": s.max_attachments,
-            }),
-            secret: false,
-        }],
-        needs_ref: true,
-    }
+    Plan::reply(
+        "support",
+        Outcome::Rejected,
+        Reply::new(
+            &f.sender,
+            "too-many-attachments",
+            language(f, s),
+            json!({ "count": msg.attachments.len(), "limit": s.max_attachments }),
+        ),
+    )
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -63,7 +63,6 @@ impl SmtpTransport {
         }
     }
 
-
     fn tls_mode(&self) -> Tls {
         self.cfg.tls.unwrap_or(Tls::Starttls)
     }

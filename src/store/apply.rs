@@ -1,18 +1,18 @@
 //! Carrying out a `Plan` in the caller's transaction: register changes, audit
 //! rows and rendered replies in the outbox, together or not at all.
 
-use super::{audit, ts};
+use super::{audit, next_ref, ts};
 use crate::plan::{Action, Plan};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use postbud_core::message::Incoming;
 use rusqlite::{Connection, params};
 
 /// The message a plan answers, as recorded.
 pub struct Answered<'a> {
-    /// messages.id
-    pub row: i64,
+    /// messages.id (`None` for an admin's command from the command line)
+    pub row: Option<i64>,
     pub msg: &'a Incoming,
     pub sender: &'a str,
     /// The reference given to the message, if it is answered or recorded
@@ -32,6 +32,8 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let r = m.reference;
+    // References given to pending changes, for the replies to quote.
+    let mut pending_refs: Vec<String> = Vec::new();
     for action in &plan.actions {
         match action {
             Action::OpenTicket {
@@ -43,16 +45,7 @@ pub fn apply(
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
                     params![r, m.row, m.sender, subject, body, topic, ts(now)],
                 )?;
-                audit(
-                    conn,
-                    now,
-                    Some(m.row),
-                    m.sender,
-                    "open",
-                    "ticket",
-                    r,
-                    Some(topic),
-                )?;
+                audit(conn, now, m.row, m.sender, "open", "ticket", r, Some(topic))?;
             }
             Action::IssueCode {
                 email,
@@ -60,10 +53,12 @@ pub fn apply(
                 salt,
                 hash,
                 expires_at,
+                for_this_message,
             } => {
+                let payload = for_this_message.then_some(m.row).flatten();
                 conn.prepare_cached(
-                    "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
                 .execute(params![
                     email,
@@ -71,12 +66,13 @@ pub fn apply(
                     salt,
                     hash,
                     ts(now),
-                    ts(*expires_at)
+                    ts(*expires_at),
+                    payload
                 ])?;
                 audit(
                     conn,
                     now,
-                    Some(m.row),
+                    m.row,
                     m.sender,
                     "issue",
                     "code",
@@ -99,7 +95,7 @@ pub fn apply(
                     audit(
                         conn,
                         now,
-                        Some(m.row),
+                        m.row,
                         m.sender,
                         "bounce",
                         "address",
@@ -107,6 +103,82 @@ pub fn apply(
                         None,
                     )?;
                 }
+            }
+            Action::UseCode { id } => {
+                conn.prepare_cached("UPDATE codes SET used_at = ?2 WHERE id = ?1")?
+                    .execute(params![id, ts(now)])?;
+            }
+            Action::RecordActivity { peer_id, year } => {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO peer_activity (peer_id, year, registered_at, message_id)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![peer_id, year, ts(now), m.row])?;
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "activity",
+                    "peer",
+                    Some(&peer_id.to_string()),
+                    Some(&year.to_string()),
+                )?;
+            }
+            Action::RegisterPeer(p) => {
+                let peer_no = super::changes::register_peer(conn, p, now)?;
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "register",
+                    "peer",
+                    Some(&peer_no),
+                    p.form_id.as_deref(),
+                )?;
+            }
+            Action::Pending(change) => {
+                let reference = next_ref(conn, now.year())?;
+                conn.prepare_cached(
+                    "INSERT INTO pending_changes (ref, kind, requested_by, message_id, summary, payload, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    reference,
+                    change.kind,
+                    m.sender,
+                    m.row,
+                    change.summary,
+                    change.payload.to_string(),
+                    ts(now)
+                ])?;
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "request",
+                    change.kind,
+                    Some(&reference),
+                    Some(&change.summary),
+                )?;
+                pending_refs.push(reference);
+            }
+            Action::Decide {
+                pending_id,
+                approve,
+                reason,
+            } => {
+                super::changes::decide(
+                    conn,
+                    *pending_id,
+                    *approve,
+                    reason.as_deref(),
+                    m.sender,
+                    m.row,
+                    now,
+                )?;
             }
         }
     }
@@ -116,13 +188,16 @@ pub fn apply(
     let domain = org_address.rsplit('@').next().unwrap_or("postbud.invalid");
     for (i, reply) in plan.replies.iter().enumerate() {
         let reference = r.unwrap_or("PB-0000-000000");
-        let (text, html) =
-            renderer.render(reply.language, reply.template, reference, &reply.vars)?;
+        let mut vars = reply.vars.clone();
+        if let Some(v) = vars.as_object_mut() {
+            v.insert("pending_refs".into(), pending_refs.clone().into());
+        }
+        let (text, html) = renderer.render(reply.language, reply.template, reference, &vars)?;
         let message_id = format!(
             "{}.{}.{}@{}",
             reference.to_lowercase(),
             i + 1,
-            m.row,
+            m.row.unwrap_or(0),
             domain
         );
         let headers = Headers {
@@ -137,7 +212,7 @@ pub fn apply(
             auto_submitted: "auto-replied",
             date: now,
         };
-        let (subject, raw) = renderer.build(&headers, &text, &html)?;
+        let (subject, raw) = renderer.build(&headers, &text, &html, &reply.attachments)?;
         conn.prepare_cached("INSERT INTO outbox (message_id, ref, kind, result, recipient, mail_from, rfc_message_id,
                                  subject, raw, next_attempt_at, created_at, secret)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)")?.execute(

@@ -3,8 +3,10 @@
 //! caller's transaction. All SQL lives under this module.
 
 pub mod apply;
+pub mod changes;
 pub mod facts;
 pub mod import;
+pub mod snapshot;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};

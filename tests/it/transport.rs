@@ -428,7 +428,6 @@ async fn smtp_server_down_is_temporary_then_recovers_after_idle() {
     stack.wait_for("a@example.test", "INBOX", 2, WAIT).await;
 }
 
-
 #[tokio::test]
 async fn smtp_plain_refused_off_loopback() {
     init_logging();

@@ -7,6 +7,7 @@
 //!   subject, body text without quoted replies, charsets, HTML, attachments,
 //!   `Authentication-Results`, delivery status reports, the message identity.
 //! - [`classify`]: [`message::Incoming`] -> [`classify::Kind`], SPEC section 4.
+//! - [`registration`]: registration strings, SPEC section 6: find, rejoin, verify.
 //!
 //! Private helpers of [`message`]: `headers` (raw header fields with their
 //! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
@@ -18,4 +19,5 @@ pub mod classify;
 mod dsn;
 mod headers;
 pub mod message;
+pub mod registration;
 mod text;

@@ -1,0 +1,221 @@
+//! Reads the `Snapshot` a command needs, limited to the sender's scope.
+
+use crate::commands::Scope;
+use crate::commands::snapshot::{
+    MemberBrief, PeerBrief, PendingBrief, RegistrationCheck, UnitBrief, WorkplaceBrief,
+};
+use anyhow::Result;
+use postbud_core::registration::Found;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        "NULL".into()
+    } else {
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Peers in the scope's units, with their activity years.
+pub fn peers(conn: &Connection, scope: &Scope) -> Result<Vec<PeerBrief>> {
+    let sql = format!(
+        "SELECT pe.id, pe.peer_no, p.name, (SELECT MIN(email) FROM addresses WHERE person_id = p.id), p.phone,
+                u.name, (SELECT group_concat(year) FROM (SELECT year FROM peer_activity WHERE peer_id = pe.id ORDER BY year))
+         FROM peers pe JOIN people p ON p.id = pe.person_id JOIN units u ON u.id = pe.unit_id
+         WHERE pe.unit_id IN ({}) ORDER BY pe.peer_no",
+        id_list(&scope.units)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map([], |r| {
+            let years: Option<String> = r.get(6)?;
+            Ok(PeerBrief {
+                id: r.get(0)?,
+                peer_no: r.get(1)?,
+                name: r.get(2)?,
+                email: r.get(3)?,
+                phone: r.get(4)?,
+                unit: r.get(5)?,
+                years: years
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|y| y.trim().parse().ok())
+                    .collect(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Members in scope: in its units, at its employers or workplaces, or under
+/// its mid-levels; and the workplaces of the employers those belong to.
+pub fn members(
+    conn: &Connection,
+    scope: &Scope,
+) -> Result<(Vec<MemberBrief>, Vec<WorkplaceBrief>)> {
+    let mut mid = String::from("0");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    for (e, m) in &scope.midlevels {
+        mid.push_str(&format!(
+            " OR (p.employer_id = {e} AND w.midlevel = ?{})",
+            args.len() + 1
+        ));
+        args.push(m.clone().into());
+    }
+    let sql = format!(
+        "SELECT p.id, p.member_no, p.name, (SELECT MIN(email) FROM addresses WHERE person_id = p.id), p.phone,
+                p.birth_date, p.employer_id, e.name, w.name, w.midlevel, p.position, p.permanent
+         FROM people p LEFT JOIN employers e ON e.id = p.employer_id LEFT JOIN workplaces w ON w.id = p.workplace_id
+         WHERE p.member_no IS NOT NULL AND p.status = 'active'
+           AND (p.unit_id IN ({u}) OR p.employer_id IN ({e}) OR p.workplace_id IN ({w}) OR {mid})
+         ORDER BY p.name, p.member_no",
+        u = id_list(&scope.units),
+        e = id_list(&scope.employers),
+        w = id_list(&scope.workplaces),
+    );
+    let members: Vec<MemberBrief> = conn
+        .prepare(&sql)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(MemberBrief {
+                id: r.get(0)?,
+                member_no: r.get(1)?,
+                name: r.get(2)?,
+                email: r.get(3)?,
+                phone: r.get(4)?,
+                birth_date: r.get(5)?,
+                employer_id: r.get(6)?,
+                employer: r.get(7)?,
+                workplace: r.get(8)?,
+                midlevel: r.get(9)?,
+                position: r.get(10)?,
+                permanent: r.get(11)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut employers: Vec<i64> = scope.employers.clone();
+    employers.extend(members.iter().filter_map(|m| m.employer_id));
+    employers.extend(scope.midlevels.iter().map(|(e, _)| *e));
+    employers.sort();
+    employers.dedup();
+    let sql = format!(
+        "SELECT w.id, w.employer_id, e.name, e.orgnr, w.name, w.midlevel, w.open
+         FROM workplaces w JOIN employers e ON e.id = w.employer_id
+         WHERE w.employer_id IN ({}) ORDER BY e.name, w.name",
+        id_list(&employers)
+    );
+    let workplaces = conn
+        .prepare(&sql)?
+        .query_map([], |r| {
+            Ok(WorkplaceBrief {
+                id: r.get(0)?,
+                employer_id: r.get(1)?,
+                employer: r.get(2)?,
+                orgnr: r.get(3)?,
+                name: r.get(4)?,
+                midlevel: r.get(5)?,
+                open: r.get(6)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok((members, workplaces))
+}
+
+/// A pending change by reference.
+pub fn pending(conn: &Connection, reference: &str, date: &str) -> Result<Option<PendingBrief>> {
+    let found = conn
+        .query_row(
+            "SELECT id, ref, kind, requested_by, summary, payload, status FROM pending_changes WHERE ref = ?1",
+            [reference.trim().to_uppercase()],
+            |r| {
+                Ok(PendingBrief {
+                    id: r.get(0)?,
+                    reference: r.get(1)?,
+                    kind: r.get(2)?,
+                    requested_by: r.get(3)?,
+                    summary: r.get(4)?,
+                    payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+                    status: r.get(6)?,
+                    holders: Vec::new(),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut p) = found else {
+        return Ok(None);
+    };
+    if p.kind == "new-rep" {
+        let v = &p.payload;
+        p.holders = conn
+            .prepare(
+                "SELECT DISTINCT email FROM roles WHERE role = ?1 AND level = ?2 AND employer_id IS ?3
+                     AND workplace_id IS ?4 AND midlevel IS ?5
+                     AND (valid_from IS NULL OR valid_from <= ?6) AND (valid_to IS NULL OR valid_to = '' OR valid_to >= ?6)
+                     AND email <> ?7",
+            )?
+            .query_map(
+                rusqlite::params![
+                    v["role"].as_str(),
+                    v["level"].as_str(),
+                    v["employer_id"].as_i64(),
+                    v["workplace_id"].as_i64(),
+                    v["midlevel"].as_str(),
+                    date,
+                    v["email"].as_str()
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Some(p))
+}
+
+/// For each registration string: its chapter, and whether its form or its
+/// person (same address, or same name and phone) is registered already.
+pub fn registrations(
+    conn: &Connection,
+    scope: &Scope,
+    found: &[Found],
+) -> Result<Vec<RegistrationCheck>> {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    found
+        .iter()
+        .map(|f| {
+            let reg = match f {
+                Found::Valid(r) | Found::Unverified { reg: r, .. } => r,
+                Found::Malformed { .. } => return Ok(RegistrationCheck::default()),
+            };
+            let unit = conn
+                .prepare_cached("SELECT id, name FROM units WHERE lower(name) = lower(?1)")?
+                .query_row([reg.chapter.trim()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .optional()?
+                .map(|(id, name)| UnitBrief { id, name, in_scope: scope.units.contains(&id) });
+            let form_known = conn
+                .prepare_cached("SELECT peer_no FROM peers WHERE form_id = ?1")?
+                .query_row([&reg.form_id], |r| r.get(0))
+                .optional()?;
+            let by_email: Option<String> = conn
+                .prepare_cached(
+                    "SELECT pe.peer_no FROM addresses a JOIN peers pe ON pe.person_id = a.person_id WHERE a.email = ?1",
+                )?
+                .query_row([&reg.email], |r| r.get(0))
+                .optional()?;
+            let by_name_phone = match &reg.phone {
+                Some(phone) if by_email.is_none() => conn
+                    .prepare_cached(
+                        "SELECT pe.peer_no, p.phone FROM people p JOIN peers pe ON pe.person_id = p.id
+                         WHERE lower(p.name) = lower(?1)",
+                    )?
+                    .query_map([&reg.name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
+                    .filter_map(|r| r.ok())
+                    .find(|(_, p)| p.as_deref().is_some_and(|p| !digits(p).is_empty() && digits(p) == digits(phone)))
+                    .map(|(no, _)| no),
+                _ => None,
+            };
+            Ok(RegistrationCheck {
+                unit,
+                form_known,
+                person_known: by_email.or(by_name_phone),
+            })
+        })
+        .collect()
+}
