@@ -67,7 +67,7 @@ pub fn decide(
         plan.replies.push(Reply::new(
             &p.requested_by,
             "decision-requester",
-            s.language,
+            p.requester_language.unwrap_or(s.language),
             vars.clone(),
         ));
     }
@@ -82,6 +82,7 @@ pub fn decide(
             org_address: s.org_address.clone(),
             reference: p.reference.clone(),
             date: now.with_timezone(&s.timezone).date_naive(),
+            // The letter is for the employer: the organisation's language.
             language: s.language,
             employer_name: text("employer").unwrap_or_default(),
             employer_orgnr: text("orgnr"),
@@ -98,7 +99,8 @@ pub fn decide(
             "employer": letter.employer_name, "workplace": letter.workplace, "from": from.to_string(),
         });
         if let Some(email) = text("email") {
-            let mut welcome = Reply::new(&email, "new-rep-welcome", s.language, rep_vars.clone());
+            let lang = p.rep_language.unwrap_or(s.language);
+            let mut welcome = Reply::new(&email, "new-rep-welcome", lang, rep_vars.clone());
             match letters::new_rep_letter(&letter) {
                 Ok(pdf) => welcome.attachments.push((
                     format!("melding-om-ny-tillitsvalgt-{}.pdf", p.reference),
@@ -109,11 +111,11 @@ pub fn decide(
             }
             plan.replies.push(welcome);
         }
-        for old in &p.holders {
+        for (old, lang) in &p.holders {
             plan.replies.push(Reply::new(
                 old,
                 "rep-replaced",
-                s.language,
+                lang.unwrap_or(s.language),
                 rep_vars.clone(),
             ));
         }

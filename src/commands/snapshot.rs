@@ -56,8 +56,12 @@ pub struct PendingBrief {
     pub payload: serde_json::Value,
     pub status: String,
     /// For a new rep: the addresses holding that office now (told when it
-    /// changes hands).
-    pub holders: Vec<String>,
+    /// changes hands), with their languages.
+    pub holders: Vec<(String, Option<crate::config::Language>)>,
+    /// The language of whoever asked for the change, if known.
+    pub requester_language: Option<crate::config::Language>,
+    /// For a new rep: the new rep's language, if known.
+    pub rep_language: Option<crate::config::Language>,
 }
 
 /// A unit by name, and whether the sender's scope holds it.

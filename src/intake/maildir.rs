@@ -36,7 +36,7 @@ pub fn deliver(dir: &Path, raw: &[u8]) -> std::io::Result<String> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let name = format!(
-        "{}.M{}P{}Q{}.postbud",
+        "{}.M{:06}P{}Q{:08}.postbud",
         now.as_secs(),
         now.subsec_micros(),
         std::process::id(),

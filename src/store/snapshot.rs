@@ -136,6 +136,8 @@ pub fn pending(conn: &Connection, reference: &str, date: &str) -> Result<Option<
                     payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
                     status: r.get(6)?,
                     holders: Vec::new(),
+                    requester_language: None,
+                    rep_language: None,
                 })
             },
         )
@@ -143,6 +145,10 @@ pub fn pending(conn: &Connection, reference: &str, date: &str) -> Result<Option<
     let Some(mut p) = found else {
         return Ok(None);
     };
+    p.requester_language = language_of(conn, &p.requested_by)?;
+    if let Some(email) = p.payload["email"].as_str() {
+        p.rep_language = language_of(conn, email)?;
+    }
     if p.kind == "new-rep" {
         let v = &p.payload;
         p.holders = conn
@@ -162,11 +168,30 @@ pub fn pending(conn: &Connection, reference: &str, date: &str) -> Result<Option<
                     date,
                     v["email"].as_str()
                 ],
-                |r| r.get(0),
+                |r| r.get::<_, String>(0),
             )?
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|e| {
+                let l = language_of(conn, &e).ok().flatten();
+                (e, l)
+            })
+            .collect();
     }
     Ok(Some(p))
+}
+
+/// The language of the person an address belongs to.
+fn language_of(conn: &Connection, email: &str) -> Result<Option<crate::config::Language>> {
+    let l: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT p.language FROM addresses a JOIN people p ON p.id = a.person_id WHERE a.email = ?1",
+        )?
+        .query_row([email], |r| r.get(0))
+        .optional()?;
+    Ok(l.flatten()
+        .as_deref()
+        .and_then(crate::config::Language::parse))
 }
 
 /// For each registration string: its chapter, and whether its form or its

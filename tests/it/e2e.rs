@@ -332,3 +332,132 @@ async fn kill_9_over_imap_and_smtp() {
     assert!(stack.messages(POST, "INBOX").await.is_empty());
     assert_eq!(stack.messages(POST, "Behandlet").await.len(), N);
 }
+
+/// Every rep command once through real servers: registration strings, an
+/// activity list, a peer list confirmed with BEKREFT, a new rep approved by
+/// the office, and the letter that comes of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn rep_commands_through_real_servers() {
+    use crate::reps::{
+        attachment, import_rep_register, security, unverified, verified, xlsx_cells,
+    };
+    let stack = MailStack::start();
+    let home = home(&stack, &security());
+    import_rep_register(&home);
+    let rep = "leder.bergen@ffm.example";
+    stack.send(&fixture("registration-hardwrap.eml"), rep, &[POST]);
+    stack.send(&fixture("activity.eml"), rep, &[POST]);
+    stack.send(&unverified(rep, "MINE LIKEPERSONER", ""), rep, &[POST]);
+    stack.send(
+        &verified(
+            "per.hansen@example.no",
+            "NY TILLITSVALGT",
+            "medlem: 50001\nrolle: vara\nnivå: arbeidsgiver\nfra: 01.12.2026",
+        ),
+        "per.hansen@example.no",
+        &[POST],
+    );
+    stack.wait_for(POST, "INBOX", 4, WAIT).await;
+    run_once(&home).await;
+    let got = replies(&stack.wait_for(rep, "INBOX", 3, WAIT).await);
+    // Postfix delivers in its own order: find each reply by its kind.
+    let of_kind = |got: &[Reply], k: &str| -> usize {
+        let found: Vec<usize> = (0..got.len())
+            .filter(|i| got[*i].header("X-Postbud-Kind").as_deref() == Some(k))
+            .collect();
+        assert_eq!(found.len(), 1, "one {k} reply");
+        found[0]
+    };
+    let registration = &got[of_kind(&got, "registration")];
+    assert!(
+        registration
+            .text
+            .contains("Øystein Ærø-Åsen (Bergen): registrert"),
+        "{}",
+        registration.text
+    );
+    let activity = &got[of_kind(&got, "activity")];
+    assert!(
+        activity
+            .text
+            .contains("Kari Nordmann: registrert (LP-0001)"),
+        "{}",
+        activity.text
+    );
+    let ask = &got[of_kind(&got, "peers")];
+    assert_eq!(
+        ask.header("X-Postbud-Result").as_deref(),
+        Some("pending"),
+        "unverified: a code first"
+    );
+    let code: String = ask
+        .text
+        .split("BEKREFT ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+
+    stack.send(
+        &unverified(rep, &format!("BEKREFT {code}"), ""),
+        rep,
+        &[POST],
+    );
+    let reference: String = home
+        .store()
+        .conn
+        .query_row(
+            "SELECT ref FROM pending_changes WHERE kind = 'new-rep'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    stack.send(
+        &verified(
+            "kontor@forbund.example",
+            &format!("GODKJENN {reference}"),
+            "",
+        ),
+        "kontor@forbund.example",
+        &[POST],
+    );
+    stack.wait_for(POST, "INBOX", 2, WAIT).await;
+    run_once(&home).await;
+    let got = replies(&stack.wait_for(rep, "INBOX", 4, WAIT).await);
+    let list = got
+        .iter()
+        .find(|r| {
+            r.header("X-Postbud-Kind").as_deref() == Some("peers")
+                && r.header("X-Postbud-Result").as_deref() == Some("ok")
+        })
+        .expect("the peer list after BEKREFT");
+    let peers = xlsx_cells(&attachment(list).1);
+    assert_eq!(
+        peers.len(),
+        3,
+        "LP-0001 and the new peer, nobody from Oslo: {peers:?}"
+    );
+    let kari = replies(
+        &stack
+            .wait_for("kari.nordmann@example.no", "INBOX", 1, WAIT)
+            .await,
+    );
+    let (name, pdf) = attachment(&kari[0]);
+    assert!(name.ends_with(".pdf") && pdf.starts_with(b"%PDF"));
+    assert_eq!(
+        stack
+            .wait_for("kontor@forbund.example", "INBOX", 1, WAIT)
+            .await
+            .len(),
+        1
+    );
+    // per: the receipt and the decision (a deputy replaces nobody).
+    assert_eq!(
+        stack
+            .wait_for("per.hansen@example.no", "INBOX", 2, WAIT)
+            .await
+            .len(),
+        2
+    );
+}

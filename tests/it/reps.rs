@@ -9,9 +9,20 @@ use postbud::store::import::{ImportKind, import};
 /// addresses, peers, roles), the registration secret, and one more rep:
 /// per.hansen@example.no, tillitsvalgt for the employer.
 fn home() -> Home {
-    let home = Home::new(&format!(
+    let home = Home::new(&security());
+    import_rep_register(&home);
+    home
+}
+
+/// The [security] section the rep tests use.
+pub fn security() -> String {
+    format!(
         "[security]\ntrusted_authserv_id = \"mx.forbund.example\"\nregistration_secret_file = \"{FIXTURES}/registration.secret\"\n"
-    ));
+    )
+}
+
+/// Imports the fixture peers and roles, and two more reps.
+pub fn import_rep_register(home: &Home) {
     let mut store = home.store();
     let now = chrono::Utc::now();
     for (kind, file) in [
@@ -33,11 +44,10 @@ fn home() -> Home {
         &|_, _| {},
     )
     .unwrap();
-    home
 }
 
 /// A message from `from` that the trusted server verified.
-fn verified(from: &str, subject: &str, body: &str) -> Vec<u8> {
+pub fn verified(from: &str, subject: &str, body: &str) -> Vec<u8> {
     let domain = from.rsplit('@').next().unwrap();
     let id = format!("{:x}", rand_id(from, subject, body));
     format!(
@@ -48,7 +58,7 @@ fn verified(from: &str, subject: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn unverified(from: &str, subject: &str, body: &str) -> Vec<u8> {
+pub fn unverified(from: &str, subject: &str, body: &str) -> Vec<u8> {
     let id = format!("{:x}", rand_id(from, subject, body));
     format!(
         "From: {from}\r\nTo: post@forbund.example\r\nSubject: {subject}\r\nMessage-ID: <{id}@x>\r\n\
@@ -69,7 +79,7 @@ fn replies_to<'a>(replies: &'a [Reply], to: &str) -> Vec<&'a Reply> {
 }
 
 /// The first attachment of a reply: (name, bytes).
-fn attachment(r: &Reply) -> (String, Vec<u8>) {
+pub fn attachment(r: &Reply) -> (String, Vec<u8>) {
     use mail_parser::MimeHeaders;
     let m = mail_parser::MessageParser::default().parse(&r.raw).unwrap();
     let a = m.attachments().next().expect("an attachment");
@@ -79,7 +89,7 @@ fn attachment(r: &Reply) -> (String, Vec<u8>) {
     )
 }
 
-fn xlsx_cells(bytes: &[u8]) -> Vec<Vec<String>> {
+pub fn xlsx_cells(bytes: &[u8]) -> Vec<Vec<String>> {
     use calamine::Reader;
     let mut wb =
         calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
@@ -408,10 +418,15 @@ fn a_new_rep_is_approved_by_mail_and_both_reps_are_told_with_a_letter() {
     assert!(name.ends_with(".pdf") && pdf.starts_with(b"%PDF"), "{name}");
     let to_per = replies_to(&replies, "per.hansen@example.no");
     assert_eq!(to_per.len(), 3, "receipt, decision, replaced");
+    let mask = |s: String| s.replace(&reference, "PB-REF");
+    insta::assert_snapshot!("new_rep_receipt_en", mask(to_per[0].snapshot()));
+    insta::assert_snapshot!("new_rep_decision_en", mask(to_per[1].snapshot()));
+    insta::assert_snapshot!("rep_replaced_en", mask(to_per[2].snapshot()));
+    insta::assert_snapshot!("new_rep_welcome_nb", mask(to_kari[0].snapshot()));
     assert!(
         to_per
             .iter()
-            .any(|r| r.text.contains("tar over vervet ditt"))
+            .any(|r| r.text.contains("takes over your office"))
     );
     assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no' AND valid_from = '2026-12-01'"), 1);
     assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'per.hansen@example.no' AND valid_to = '2026-11-30'"), 1);

@@ -21,15 +21,17 @@
 //! (every field but `id`, `epost`, `rolle`, `dato`, `fdato` and `sig`), not
 //! at the edge of a value, not inside a `%XX` escape, and not where the line
 //! already ended or the next one began with whitespace (the space is still
-//! there). Each such break
-//! first gets a guess, the *heuristic*: a space where the previous line ends
-//! in a letter and the next begins with a capital letter ("Kari" /
-//! "Nordmann"), nothing otherwise ("Nordm" / "ann", "+47" / "912"). With a
-//! secret the variants are tried in order of how many guesses they change
-//! (the guess itself first, then every single change, then pairs, ...), at
-//! most [`MAX_VARIANTS`] per string and within a hashing budget per
-//! message; the variant whose signature verifies wins. With no secret, or
-//! when nothing verifies, the heuristic variant is the one reported.
+//! there). Each such break first gets a guess, the *heuristic*: a space
+//! where the previous line ends in a letter and the next begins with a
+//! capital letter ("Kari" / "Nordmann"), nothing otherwise ("Nordm" /
+//! "ann", "+47" / "912"). With a secret the variants are tried in order of
+//! how many guesses they change (the guesses themselves first, then every
+//! single change, then pairs, ...), at most [`MAX_VARIANTS`] per string and
+//! within a hashing budget per message; the variant whose signature
+//! verifies wins. With no secret, or when nothing verifies, the heuristic
+//! variant is the one reported.
+//!
+//! At most [`MAX_STRINGS`] strings are read from one message.
 //!
 //! Percent escapes (`%3B`, `%3D`, `%25`) are decoded in values after
 //! verification: the signature is over the text as written.
@@ -56,7 +58,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// for, and a string without `sig` is cut here.
 pub const MAX_LEN: usize = 4096;
 
-/// At most this many strings are read from one message; more are ignored.
+/// At most this many strings are read from one message, counting every
+/// occurrence (a string quoted twice, or in the text and the HTML part,
+/// counts twice); the rest of the message is not read.
 pub const MAX_STRINGS: usize = 500;
 
 /// At most this many rejoined variants of one string are tried against its
@@ -64,10 +68,10 @@ pub const MAX_STRINGS: usize = 500;
 /// characters makes two or three).
 pub const MAX_VARIANTS: usize = 1 << 14;
 
-/// Bytes hashed for variants beyond the first, per message (a tenth of a
-/// second of work or so). Past it each string gets only its heuristic
+/// Bytes hashed for variants beyond the first, per message (under a tenth
+/// of a second of work in a release build). Past it each string gets only its heuristic
 /// variant.
-const HASH_BUDGET: usize = 64 << 20;
+const HASH_BUDGET: usize = 32 << 20;
 
 /// What starts a string.
 const MARK: &str = "REG1;";
@@ -211,6 +215,8 @@ struct Finder {
     key: Option<HmacSha256>,
     /// Bytes that may still be hashed for variants beyond the first.
     budget: usize,
+    /// Strings read so far, duplicates and trial reads included.
+    reads: usize,
     /// What was found, in order.
     found: Vec<Found>,
     /// Dedup key (the sig or the text) -> index in `found`.
@@ -265,6 +271,7 @@ impl Finder {
         Finder {
             key,
             budget: HASH_BUDGET,
+            reads: 0,
             found: Vec::new(),
             seen: HashMap::new(),
         }
@@ -293,7 +300,7 @@ impl Finder {
             |list: &[usize], at: usize| list.get(list.partition_point(|&x| x < at)).copied();
 
         let mut pos = 0;
-        while self.found.len() < MAX_STRINGS {
+        while self.reads < MAX_STRINGS {
             let Some(start) = first_after(&starts, pos) else {
                 break;
             };
@@ -364,6 +371,7 @@ impl Finder {
 
     /// Rejoins, verifies and reads one string.
     fn read(&mut self, span: &Span) -> Read {
+        self.reads += 1;
         let (head, tail) = match span.sig_at {
             Some(k) => (
                 span.text.get(..k).unwrap_or_default(),

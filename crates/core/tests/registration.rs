@@ -419,6 +419,10 @@ fn adversarial_input_is_bounded() {
     let many = text.repeat(200);
     let found = find_in_text(&many, Some(KEY));
     assert!(!found.is_empty());
+    // Many starts before each of many sigs (each start could reach a sig).
+    let text = format!("{};sig=0123456789abcdef", "REG1;".repeat(800)).repeat(250);
+    let found = find_in_text(&text, Some(KEY));
+    assert!(found.len() <= MAX_STRINGS);
     assert!(
         start.elapsed() < Duration::from_secs(20),
         "{:?}",
