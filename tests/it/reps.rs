@@ -416,6 +416,9 @@ fn a_new_rep_is_approved_by_mail_and_both_reps_are_told_with_a_letter() {
     assert_eq!(to_kari.len(), 1);
     let (name, pdf) = attachment(to_kari[0]);
     assert!(name.ends_with(".pdf") && pdf.starts_with(b"%PDF"), "{name}");
+    if let Some(dir) = std::env::var_os("POSTBUD_KEEP_LETTER") {
+        std::fs::write(std::path::Path::new(&dir).join(&name), &pdf).unwrap(); // to look at it
+    }
     let to_per = replies_to(&replies, "per.hansen@example.no");
     assert_eq!(to_per.len(), 3, "receipt, decision, replaced");
     let mask = |s: String| s.replace(&reference, "PB-REF");
@@ -495,4 +498,49 @@ fn workplace_and_member_changes_wait_for_the_office_and_cli_decides_them() {
     home.run();
     let told = replies_to(&home.replies(), "per.hansen@example.no").len();
     assert_eq!(told, 5, "three receipts and two decisions");
+}
+
+#[test]
+fn imports_report_every_bad_row_by_line_and_apply_nothing() {
+    let home = Home::new("");
+    let mut store = home.store();
+    let now = chrono::Utc::now();
+    let peers = "likepersonnr,navn,epost,telefon,enhet\n\
+                 LP-0100,God Rad,god@example.no,,Bergen\n\
+                 LP-0101,Feil Lag,feil@example.no,,Atlantis\n\
+                 LP-0102,,tom@example.no,,Bergen\n";
+    let err = import(
+        &mut store.conn,
+        ImportKind::Peers,
+        "peers.csv",
+        peers,
+        now,
+        &|_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    insta::assert_snapshot!("import_peers_errors", err);
+    let roles = "epost,rolle,niva,orgnr,arbeidssted,enhet,fra,til\n\
+                 a@example.no,tillitsvalgt,arbeidssted,923609016,,,2025-01-01,\n\
+                 b@example.no,sjef,enhet,,,Bergen,,\n\
+                 c@example.no,vara,arbeidsgiver,923609017,,,,\n\
+                 d@example.no,koordinator,enhet,,,Bergen,1. januar,\n";
+    let err = import(
+        &mut store.conn,
+        ImportKind::Roles,
+        "roles.csv",
+        roles,
+        now,
+        &|_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    insta::assert_snapshot!("import_roles_errors", err);
+    drop(store);
+    assert_eq!(home.count("SELECT COUNT(*) FROM peers"), 0);
+    assert_eq!(home.count("SELECT COUNT(*) FROM roles"), 0);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM people WHERE name = 'God Rad'"),
+        0
+    );
 }
