@@ -114,25 +114,10 @@ pub fn code_verify(
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let codes: Vec<StoredCode> = tx
-        .prepare(
-            "SELECT id, salt, hash, expires_at, used_at IS NOT NULL, tries FROM codes
-             WHERE email = ?1 AND purpose = 'login' AND used_at IS NULL AND expires_at > ?2",
-        )?
-        .query_map(params![address, ts(now)], |r| {
-            Ok(StoredCode {
-                id: r.get(0)?,
-                salt: r.get(1)?,
-                hash: r.get(2)?,
-                expires_at: r
-                    .get::<_, String>(3)?
-                    .parse()
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                used: r.get(4)?,
-                tries: r.get(5)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let codes: Vec<StoredCode> = crate::store::live_codes(&tx, &address, "login", now)?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
     let ok = match code::verify(&codes, given, now) {
         Verdict::Right(id) => {
             tx.execute(
@@ -152,7 +137,7 @@ pub fn code_verify(
             true
         }
         Verdict::Wrong(id) => {
-            tx.execute("UPDATE codes SET tries = tries + 1 WHERE id = ?1", [id])?;
+            crate::store::code_tried(&tx, id)?;
             false
         }
         Verdict::NoCode => false,

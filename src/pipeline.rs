@@ -385,28 +385,7 @@ fn confirmation(
     given: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, Read)>> {
-    let codes: Vec<(StoredCode, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT id, salt, hash, expires_at, tries, payload FROM codes
-             WHERE email = ?1 AND purpose = 'confirm' AND used_at IS NULL AND expires_at > ?2",
-        )?
-        .query_map(params![sender, ts(now)], |r| {
-            Ok((
-                StoredCode {
-                    id: r.get(0)?,
-                    salt: r.get(1)?,
-                    hash: r.get(2)?,
-                    expires_at: r
-                        .get::<_, String>(3)?
-                        .parse()
-                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                    used: false,
-                    tries: r.get(4)?,
-                },
-                r.get(5)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
+    let codes = crate::store::live_codes(conn, sender, "confirm", now)?;
     let stored: Vec<StoredCode> = codes.iter().map(|(c, _)| c.clone()).collect();
     match code::verify(&stored, given, now) {
         Verdict::Right(id) => {
@@ -426,8 +405,7 @@ fn confirmation(
             Ok(Some((id, read)))
         }
         Verdict::Wrong(id) => {
-            conn.prepare_cached("UPDATE codes SET tries = tries + 1 WHERE id = ?1")?
-                .execute([id])?;
+            crate::store::code_tried(conn, id)?;
             Ok(None)
         }
         Verdict::NoCode => Ok(None),

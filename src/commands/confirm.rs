@@ -14,23 +14,13 @@ pub const CONFIRM_HOURS: i64 = 24;
 
 /// Whether `kind` needs a verified (or confirming) sender.
 pub fn needs_trust(kind: &Kind) -> bool {
-    use Keyword::*;
     match kind {
         Kind::Registration => true,
-        Kind::Command { keyword, .. } => matches!(
-            keyword,
-            Aktivitet
-                | MineMedlemmer
-                | MineLikepersoner
-                | MedlemSluttet
-                | MedlemFlyttet
-                | ArbeidsstedNy
-                | ArbeidsstedNyttNavn
-                | ArbeidsstedAvslutt
-                | NyTillitsvalgt
-                | Godkjenn
-                | Avvis
-        ),
+        // A missing member is a ticket for the office: nothing changes yet.
+        Kind::Command { keyword, .. } => {
+            (super::rep_only(*keyword) && *keyword != Keyword::MedlemMangler)
+                || matches!(keyword, Keyword::Godkjenn | Keyword::Avvis)
+        }
         _ => false,
     }
 }

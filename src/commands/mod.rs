@@ -143,7 +143,7 @@ pub fn language(f: &Facts, s: &Settings) -> Language {
 }
 
 /// Rep commands: need a current rep role or a grant.
-fn rep_only(k: Keyword) -> bool {
+pub fn rep_only(k: Keyword) -> bool {
     use Keyword::*;
     matches!(
         k,

@@ -180,16 +180,7 @@ fn units(
             )),
         }
     }
-    audit(
-        conn,
-        now,
-        None,
-        "import",
-        "import",
-        "units",
-        Some(file),
-        Some(&format!("{} rows", t.rows.len())),
-    )?;
+    imported(conn, now, "units", file, t.rows.len())?;
     Ok((t.rows.len(), problems))
 }
 
@@ -243,16 +234,7 @@ fn employers(
             params![orgnr, name, unit],
         )?;
     }
-    audit(
-        conn,
-        now,
-        None,
-        "import",
-        "import",
-        "employers",
-        Some(file),
-        Some(&format!("{} rows", t.rows.len())),
-    )?;
+    imported(conn, now, "employers", file, t.rows.len())?;
     Ok((t.rows.len(), problems))
 }
 
@@ -423,16 +405,7 @@ fn members(
         }
     }
     progress(total, total);
-    audit(
-        conn,
-        now,
-        None,
-        "import",
-        "import",
-        "members",
-        Some(file),
-        Some(&format!("{total} rows")),
-    )?;
+    imported(conn, now, "members", file, total)?;
     Ok((total, problems))
 }
 
@@ -596,16 +569,7 @@ fn peers(
             params![no, person, unit, stamp],
         )?;
     }
-    audit(
-        conn,
-        now,
-        None,
-        "import",
-        "import",
-        "peers",
-        Some(file),
-        Some(&format!("{} rows", t.rows.len())),
-    )?;
+    imported(conn, now, "peers", file, t.rows.len())?;
     Ok((t.rows.len(), problems))
 }
 
@@ -734,16 +698,7 @@ fn roles(
             )?;
         }
     }
-    audit(
-        conn,
-        now,
-        None,
-        "import",
-        "import",
-        "roles",
-        Some(file),
-        Some(&format!("{} rows", t.rows.len())),
-    )?;
+    imported(conn, now, "roles", file, t.rows.len())?;
     Ok((t.rows.len(), problems))
 }
 
@@ -798,15 +753,26 @@ fn grants(
             params![email, unit, employer, reason, from, to],
         )?;
     }
+    imported(conn, now, "grants", file, t.rows.len())?;
+    Ok((t.rows.len(), problems))
+}
+
+/// The audit row of an import.
+fn imported(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    what: &str,
+    file: &str,
+    rows: usize,
+) -> Result<()> {
     audit(
         conn,
         now,
         None,
         "import",
         "import",
-        "grants",
+        what,
         Some(file),
-        Some(&format!("{} rows", t.rows.len())),
-    )?;
-    Ok((t.rows.len(), problems))
+        Some(&format!("{rows} rows")),
+    )
 }

@@ -122,3 +122,43 @@ pub fn audit(
     ])?;
     Ok(())
 }
+
+/// The live codes of `purpose` for `email` (unused, unexpired), each with
+/// its payload.
+pub fn live_codes(
+    conn: &Connection,
+    email: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(crate::commands::code::StoredCode, Option<String>)>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT id, salt, hash, expires_at, tries, payload FROM codes
+             WHERE email = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3",
+        )?
+        .query_map(params![email, purpose, ts(now)], |r| {
+            Ok((
+                crate::commands::code::StoredCode {
+                    id: r.get(0)?,
+                    salt: r.get(1)?,
+                    hash: r.get(2)?,
+                    expires_at: r
+                        .get::<_, String>(3)?
+                        .parse()
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    used: false,
+                    tries: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Counts a wrong try against code `id`.
+pub fn code_tried(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE codes SET tries = tries + 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
