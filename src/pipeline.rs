@@ -439,6 +439,10 @@ fn snapshot(
                     workplaces,
                 }
             }
+            Kontakter | KontaktNy | KontaktEndre | KontaktDeaktiver | KontaktAktiver => {
+                let ids: Vec<i64> = facts.employers.iter().map(|e| e.id).collect();
+                Snapshot::Contacts(store_snapshot::contacts(conn, &ids)?)
+            }
             Godkjenn | Avvis => Snapshot::Pending(store_snapshot::pending(
                 conn,
                 args.split_whitespace().next().unwrap_or(""),

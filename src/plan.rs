@@ -93,6 +93,16 @@ pub enum Action {
     RegisterPeer(NewPeer),
     /// A change for an admin to approve; gets its own reference.
     Pending(PendingChange),
+    /// Add or change an employer contact (`None` fields stay as they are).
+    Contact {
+        employer_id: i64,
+        email: String,
+        create: bool,
+        name: Option<String>,
+        phone: Option<String>,
+        duties: Option<String>,
+        active: Option<bool>,
+    },
     /// An admin approved (carry it out) or rejected a pending change.
     Decide {
         pending_id: i64,

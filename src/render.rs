@@ -53,6 +53,9 @@ const EMBEDDED: &[(&str, &str)] = embed![
     "en/code.txt",
     "en/confirm-ask.txt",
     "en/confirm-unknown.txt",
+    "en/contact-done.txt",
+    "en/contact-refused.txt",
+    "en/contacts.txt",
     "en/decision-closed.txt",
     "en/decision-requester.txt",
     "en/decision-unknown.txt",
@@ -77,6 +80,9 @@ const EMBEDDED: &[(&str, &str)] = embed![
     "nb/code.txt",
     "nb/confirm-ask.txt",
     "nb/confirm-unknown.txt",
+    "nb/contact-done.txt",
+    "nb/contact-refused.txt",
+    "nb/contacts.txt",
     "nb/decision-closed.txt",
     "nb/decision-requester.txt",
     "nb/decision-unknown.txt",
@@ -336,6 +342,25 @@ fn tidy(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_on_disk_is_built_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for lang in std::fs::read_dir(dir).unwrap() {
+            let lang = lang.unwrap();
+            for f in std::fs::read_dir(lang.path()).unwrap() {
+                let name = format!(
+                    "{}/{}",
+                    lang.file_name().to_string_lossy(),
+                    f.unwrap().file_name().to_string_lossy()
+                );
+                assert!(
+                    EMBEDDED.iter().any(|(n, _)| *n == name),
+                    "{name} is not in EMBEDDED in src/render.rs"
+                );
+            }
+        }
+    }
 
     #[test]
     fn subject_drops_prefixes_and_old_references_and_line_breaks() {

@@ -19,7 +19,16 @@ pub fn needs_trust(kind: &Kind) -> bool {
         // A missing member is a ticket for the office: nothing changes yet.
         Kind::Command { keyword, .. } => {
             (super::rep_only(*keyword) && *keyword != Keyword::MedlemMangler)
-                || matches!(keyword, Keyword::Godkjenn | Keyword::Avvis)
+                || matches!(
+                    keyword,
+                    Keyword::Godkjenn
+                        | Keyword::Avvis
+                        | Keyword::Kontakter
+                        | Keyword::KontaktNy
+                        | Keyword::KontaktEndre
+                        | Keyword::KontaktDeaktiver
+                        | Keyword::KontaktAktiver
+                )
         }
         _ => false,
     }

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod changes;
 pub mod code;
 pub mod confirm;
+pub mod contacts;
 pub mod decisions;
 pub mod help;
 pub mod lists;
@@ -47,6 +48,16 @@ pub struct Facts {
     pub verified: bool,
     /// What this sender may see and change as a rep (empty for others).
     pub scope: Scope,
+    /// The employers this sender is an active contact for.
+    pub employers: Vec<EmployerBrief>,
+}
+
+/// An employer, as its contacts see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EmployerBrief {
+    pub id: i64,
+    pub orgnr: String,
+    pub name: String,
 }
 
 /// A rep's scope (SPEC section 10): units (with the units below them),
@@ -160,11 +171,32 @@ pub fn rep_only(k: Keyword) -> bool {
     )
 }
 
+/// Employer contacts' commands: need an active contact.
+pub fn contact_only(k: Keyword) -> bool {
+    use Keyword::*;
+    matches!(
+        k,
+        Kontakter
+            | KontaktNy
+            | KontaktEndre
+            | KontaktDeaktiver
+            | KontaktAktiver
+            | Innsendte
+            | Status
+            | Brev
+    )
+}
+
 /// The reply to a command the sender's role does not allow, with the list
 /// of what they may use.
 fn not_allowed(f: &Facts, s: &Settings, kind: &'static str, word: &str) -> Plan {
     let mut vars = help::help_vars(f);
     vars["command"] = serde_json::json!(word);
+    vars["for_whom"] = serde_json::json!(match kind {
+        "approve" | "reject" => "office",
+        "contacts" | "contact" | "submitted" | "status" | "letters" => "employers",
+        _ => "reps",
+    });
     Plan::reply(
         kind,
         Outcome::Rejected,
@@ -194,6 +226,9 @@ pub fn decide(
     let is_rep = f.is_rep || !f.scope.is_empty();
     match kind {
         Kind::Command { keyword, .. } if rep_only(*keyword) && !is_rep => {
+            return not_allowed(f, s, keyword.kind(), keyword.name());
+        }
+        Kind::Command { keyword, .. } if contact_only(*keyword) && !f.is_contact => {
             return not_allowed(f, s, keyword.kind(), keyword.name());
         }
         Kind::Command {
@@ -254,6 +289,17 @@ pub fn decide(
             | Keyword::ArbeidsstedAvslutt
             | Keyword::NyTillitsvalgt => {
                 changes::decide(f, s, msg, *keyword, args, body, members, workplaces)
+            }
+            Keyword::Kontakter
+            | Keyword::KontaktNy
+            | Keyword::KontaktEndre
+            | Keyword::KontaktDeaktiver
+            | Keyword::KontaktAktiver => {
+                let contacts = match snap {
+                    Snapshot::Contacts(c) => c.as_slice(),
+                    _ => &[],
+                };
+                contacts::decide(f, s, *keyword, args, body, contacts)
             }
             Keyword::Godkjenn | Keyword::Avvis => {
                 let pending = match snap {

@@ -83,6 +83,22 @@ pub struct RegistrationCheck {
     pub person_known: Option<String>,
 }
 
+/// An employer contact (SPEC section 2, seed 003).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactBrief {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub employer_id: i64,
+    pub orgnr: String,
+    pub employer: String,
+    /// `receipts|letters|reminders`
+    pub duties: String,
+    /// The date the confidentiality declaration was accepted.
+    pub declaration: Option<String>,
+    pub active: bool,
+}
+
 /// The snapshot for one message.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Snapshot {
@@ -96,4 +112,6 @@ pub enum Snapshot {
     Pending(Option<PendingBrief>),
     /// One check per registration string found, in order.
     Registrations(Vec<RegistrationCheck>),
+    /// Every contact of the sender's employers, active or not.
+    Contacts(Vec<ContactBrief>),
 }

@@ -165,6 +165,46 @@ pub fn apply(
                 )?;
                 pending_refs.push(reference);
             }
+            Action::Contact {
+                employer_id,
+                email,
+                create,
+                name,
+                phone,
+                duties,
+                active,
+            } => {
+                if *create {
+                    conn.prepare_cached(
+                        "INSERT INTO contacts (email, name, phone, employer_id, duties) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![email, name, phone, employer_id, duties.clone().unwrap_or_default()])?;
+                } else {
+                    conn.prepare_cached(
+                        "UPDATE contacts SET name = COALESCE(?3, name), phone = COALESCE(?4, phone),
+                             duties = COALESCE(?5, duties), active = COALESCE(?6, active),
+                             deactivated_at = CASE WHEN ?6 = 0 THEN ?7 WHEN ?6 = 1 THEN NULL ELSE deactivated_at END
+                         WHERE email = ?1 AND employer_id = ?2",
+                    )?
+                    .execute(params![email, employer_id, name, phone, duties, active, ts(now)])?;
+                }
+                let what = match (create, active) {
+                    (true, _) => "new",
+                    (_, Some(true)) => "activate",
+                    (_, Some(false)) => "deactivate",
+                    _ => "edit",
+                };
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    what,
+                    "contact",
+                    Some(email),
+                    Some(&employer_id.to_string()),
+                )?;
+            }
             Action::Decide {
                 pending_id,
                 approve,

@@ -1,7 +1,7 @@
 //! Snapshots for `decide`: what the register knows about a sender, read in the
 //! message's transaction.
 
-use crate::commands::{Facts, Person, Scope, Settings};
+use crate::commands::{EmployerBrief, Facts, Person, Scope, Settings};
 use crate::config::Language;
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -58,8 +58,24 @@ pub fn sender(
             neutral_today: r.get(7)?,
             verified: false,
             scope: Scope::default(),
+            employers: Vec::new(),
         })
     })?;
+    if facts.is_contact {
+        facts.employers = conn
+            .prepare_cached(
+                "SELECT e.id, e.orgnr, e.name FROM contacts c JOIN employers e ON e.id = c.employer_id
+                 WHERE c.email = ?1 AND c.active = 1 ORDER BY e.name",
+            )?
+            .query_map([sender], |r| {
+                Ok(EmployerBrief {
+                    id: r.get(0)?,
+                    orgnr: r.get(1)?,
+                    name: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
     if facts.is_rep || has_grants(conn, sender, &date)? {
         facts.scope = scope(conn, sender, &date)?;
     }

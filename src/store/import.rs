@@ -18,6 +18,7 @@ pub enum ImportKind {
     Roles,
     /// Access beyond a role's scope: `epost, enhet, orgnr, grunn, fra, til`.
     Grants,
+    Contacts,
 }
 
 /// A file's rows, by column name, with their line numbers.
@@ -119,6 +120,7 @@ pub fn import(
         ImportKind::Peers => peers(&tx, file, text, now)?,
         ImportKind::Roles => roles(&tx, file, text, now)?,
         ImportKind::Grants => grants(&tx, file, text, now)?,
+        ImportKind::Contacts => contacts(&tx, file, text, now)?,
     };
     if !problems.is_empty() {
         return Err(ImportError {
@@ -775,4 +777,92 @@ fn imported(
         Some(file),
         Some(&format!("{rows} rows")),
     )
+}
+
+/// The duties a contact can have (SPEC section 2).
+pub const DUTIES: &[&str] = &["receipts", "letters", "reminders"];
+
+/// `a|b` duties, checked; `Err` names the unknown one.
+pub fn duties(s: &str) -> Result<String, String> {
+    let mut out: Vec<&str> = Vec::new();
+    for d in s
+        .split(['|', ',', ' '])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        let d = d.to_lowercase();
+        let Some(known) = DUTIES.iter().find(|k| **k == d) else {
+            return Err(format!(
+                "responsibility `{d}` is not one of {}",
+                DUTIES.join(", ")
+            ));
+        };
+        if !out.contains(known) {
+            out.push(known);
+        }
+    }
+    Ok(out.join("|"))
+}
+
+fn contacts(
+    conn: &Connection,
+    file: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<String>)> {
+    let t = read_csv(
+        file,
+        text,
+        &["epost", "orgnr"],
+        &[
+            "epost",
+            "navn",
+            "telefon",
+            "orgnr",
+            "ansvar",
+            "erklaering_akseptert",
+        ],
+    )?;
+    let mut problems = Vec::new();
+    for (line, row) in &t.rows {
+        let mut bad = |what: String| problems.push(format!("line {line}: {what}"));
+        let email = cell(row, "epost").unwrap_or("").to_lowercase();
+        if !email.contains('@') {
+            bad(format!("`{email}` is not a mail address"));
+            continue;
+        }
+        let employer = match employer_cell(conn, row, "orgnr")? {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                bad("`orgnr` is empty".into());
+                continue;
+            }
+            Err(e) => {
+                bad(e);
+                continue;
+            }
+        };
+        let duties = match duties(cell(row, "ansvar").unwrap_or("")) {
+            Ok(d) => d,
+            Err(e) => {
+                bad(e);
+                continue;
+            }
+        };
+        let declaration = match date_cell(row, "erklaering_akseptert") {
+            Ok(d) => d,
+            Err(e) => {
+                bad(e);
+                continue;
+            }
+        };
+        conn.execute(
+            "INSERT INTO contacts (email, name, phone, employer_id, duties, declaration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(email, employer_id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
+                 duties = excluded.duties, declaration = COALESCE(excluded.declaration, declaration)",
+            params![email, cell(row, "navn"), cell(row, "telefon"), employer, duties, declaration],
+        )?;
+    }
+    imported(conn, now, "contacts", file, t.rows.len())?;
+    Ok((t.rows.len(), problems))
 }

@@ -17,6 +17,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_reps.sql"),
+    include_str!("migrations/003_employers.sql"),
 ];
 
 /// An open register.

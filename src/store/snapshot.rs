@@ -2,7 +2,8 @@
 
 use crate::commands::Scope;
 use crate::commands::snapshot::{
-    MemberBrief, PeerBrief, PendingBrief, RegistrationCheck, UnitBrief, WorkplaceBrief,
+    ContactBrief, MemberBrief, PeerBrief, PendingBrief, RegistrationCheck, UnitBrief,
+    WorkplaceBrief,
 };
 use anyhow::Result;
 use postbud_core::registration::Found;
@@ -243,4 +244,31 @@ pub fn registrations(
             })
         })
         .collect()
+}
+
+/// The contacts of `employers`, active and deactivated.
+pub fn contacts(conn: &Connection, employers: &[i64]) -> Result<Vec<ContactBrief>> {
+    let sql = format!(
+        "SELECT c.email, c.name, c.phone, c.employer_id, e.orgnr, e.name, c.duties, c.declaration, c.active
+         FROM contacts c JOIN employers e ON e.id = c.employer_id
+         WHERE c.employer_id IN ({}) ORDER BY e.name, c.active DESC, c.email",
+        id_list(employers)
+    );
+    let rows = conn
+        .prepare(&sql)?
+        .query_map([], |r| {
+            Ok(ContactBrief {
+                email: r.get(0)?,
+                name: r.get(1)?,
+                phone: r.get(2)?,
+                employer_id: r.get(3)?,
+                orgnr: r.get(4)?,
+                employer: r.get(5)?,
+                duties: r.get(6)?,
+                declaration: r.get(7)?,
+                active: r.get(8)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

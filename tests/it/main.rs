@@ -1,5 +1,6 @@
 mod crash;
 mod e2e;
+mod employers;
 mod pipeline;
 mod reps;
 mod support;
