@@ -8,6 +8,8 @@
 //!   `Authentication-Results`, delivery status reports, the message identity.
 //! - [`classify`]: [`message::Incoming`] -> [`classify::Kind`], SPEC section 4.
 //! - [`registration`]: registration strings, SPEC section 6: find, rejoin, verify.
+//! - [`lists`]: deduction lists, SPEC section 8: a spreadsheet or text file
+//!   -> its header, lines (ids, birth dates, amounts, periods) and problems.
 //!
 //! Private helpers of [`message`]: `headers` (raw header fields with their
 //! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
@@ -18,6 +20,7 @@ mod auth;
 pub mod classify;
 mod dsn;
 mod headers;
+pub mod lists;
 pub mod message;
 pub mod registration;
 mod text;
