@@ -79,7 +79,8 @@ pub fn quarantine_retry(
         .optional()?
         .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))?;
     let tx = store.conn.transaction()?;
-    let read = pipeline::read(&ctx.settings, ctx.max_message_bytes, &raw);
+    let today = now.with_timezone(&ctx.settings.timezone).date_naive();
+    let read = pipeline::read(&ctx.settings, ctx.max_message_bytes, &raw, today);
     let h = pipeline::handle_in_savepoint(
         &tx,
         ctx,

@@ -5,7 +5,7 @@
 
 use crate::commands::code::{self, StoredCode, Verdict};
 use crate::commands::snapshot::Snapshot;
-use crate::commands::{self, Facts, Fresh, Settings, trust};
+use crate::commands::{self, Facts, Fresh, Settings, deduction, trust};
 use crate::config::Config;
 use crate::intake::{Destination, Fetched};
 use crate::render::Renderer;
@@ -13,9 +13,11 @@ use crate::store::snapshot as store_snapshot;
 use crate::store::{Store, apply, facts, ts};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Datelike, Utc};
+use postbud_core::lists;
 use postbud_core::registration::{self, Found};
 use postbud_core::{classify, message};
 use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
 
 /// What the pipeline needs besides the register: read-only, built once.
 pub struct Context {
@@ -70,10 +72,17 @@ pub struct Read {
     pub kind: classify::Kind,
     /// Registration strings found, when `kind` is a registration.
     pub regs: Vec<Found>,
+    /// Attachments read as deduction lists, when `kind` is one.
+    pub lists: Vec<deduction::Attached>,
 }
 
 /// Reads one message; `Err` is the quarantine reason. Pure.
-pub fn read(settings: &Settings, max_bytes: u64, raw: &[u8]) -> Result<Read, String> {
+pub fn read(
+    settings: &Settings,
+    max_bytes: u64,
+    raw: &[u8],
+    today: chrono::NaiveDate,
+) -> Result<Read, String> {
     if raw.len() as u64 > max_bytes {
         return Err(format!(
             "the message is {} bytes, more than the limit of {max_bytes} (limits.max_message_bytes)",
@@ -92,11 +101,32 @@ pub fn read(settings: &Settings, max_bytes: u64, raw: &[u8]) -> Result<Read, Str
         ),
         _ => Vec::new(),
     };
+    let lists = match kind {
+        classify::Kind::Deduction => msg
+            .attachments
+            .iter()
+            .map(|a| {
+                let name = a.name.clone().unwrap_or_else(|| "vedlegg".into());
+                let sha256: String = Sha256::digest(&a.bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                deduction::Attached {
+                    read: lists::read(&name, &a.bytes, &settings.list_limits, today),
+                    name,
+                    sha256,
+                    size: a.bytes.len() as u64,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(Read {
         identity: message::identity(raw, Some(&msg)),
         msg,
         kind,
         regs,
+        lists,
     })
 }
 
@@ -117,8 +147,9 @@ pub fn handle_batch(
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let (settings, max) = (&ctx.settings, ctx.max_message_bytes);
+    let today = now.with_timezone(&ctx.settings.timezone).date_naive();
     let read_one = |f: &Fetched| {
-        std::panic::catch_unwind(|| read(settings, max, &f.raw))
+        std::panic::catch_unwind(|| read(settings, max, &f.raw, today))
             .unwrap_or_else(|_| Err("internal error while reading the message".into()))
     };
     let mut out = Vec::with_capacity(batch.len());
@@ -246,6 +277,7 @@ fn handle_one(
         identity,
         kind,
         regs,
+        lists,
     } = read;
     let done = |outcome: &str, kind: &str, reference, replies| Handled {
         key: key.to_string(),
@@ -283,19 +315,29 @@ fn handle_one(
         } => confirmation(conn, ctx, sender, code, now)?,
         _ => None,
     };
-    let (d_msg, d_kind, d_regs) = match &confirmed {
+    let (d_msg, d_kind, d_regs, d_lists) = match &confirmed {
         Some((_, r)) => {
             facts.verified = true;
-            (&r.msg, &r.kind, r.regs.as_slice())
+            (&r.msg, &r.kind, r.regs.as_slice(), r.lists.as_slice())
         }
-        None => (msg, kind, regs.as_slice()),
+        None => (msg, kind, regs.as_slice(), lists.as_slice()),
     };
-    let snap = snapshot(conn, &facts, d_kind, d_regs, &ctx.settings, now)?;
+    let snap = snapshot(
+        conn,
+        &facts,
+        d_msg,
+        d_kind,
+        d_regs,
+        d_lists,
+        &ctx.settings,
+        now,
+    )?;
     let mut plan = commands::decide(
         &facts,
         d_msg,
         d_kind,
         d_regs,
+        d_lists,
         &snap,
         &ctx.settings,
         now,
@@ -400,7 +442,8 @@ fn confirmation(
             let raw: Vec<u8> = conn
                 .prepare_cached("SELECT raw FROM messages WHERE id = ?1")?
                 .query_row([row], |r| r.get(0))?;
-            let read = read(&ctx.settings, ctx.max_message_bytes, &raw)
+            let today = now.with_timezone(&ctx.settings.timezone).date_naive();
+            let read = read(&ctx.settings, ctx.max_message_bytes, &raw, today)
                 .map_err(|e| anyhow::anyhow!("the confirmed message can no longer be read: {e}"))?;
             Ok(Some((id, read)))
         }
@@ -413,11 +456,14 @@ fn confirmation(
 }
 
 /// What the register holds that the command needs, within the scope.
+#[allow(clippy::too_many_arguments)]
 fn snapshot(
     conn: &Connection,
     facts: &Facts,
+    msg: &message::Incoming,
     kind: &classify::Kind,
     regs: &[Found],
+    lists: &[deduction::Attached],
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<Snapshot> {
@@ -452,6 +498,16 @@ fn snapshot(
         },
         classify::Kind::Registration => {
             Snapshot::Registrations(store_snapshot::registrations(conn, &facts.scope, regs)?)
+        }
+        classify::Kind::Deduction if facts.is_contact => {
+            let target = deduction::target(facts, msg, lists);
+            let snapshot = match &target {
+                deduction::Target::For { employer, period } => {
+                    store_snapshot::submission(conn, employer.id, &period.to_string(), lists)?
+                }
+                _ => Default::default(),
+            };
+            Snapshot::Submission { target, snapshot }
         }
         _ => Snapshot::None,
     })

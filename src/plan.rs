@@ -103,6 +103,8 @@ pub enum Action {
         duties: Option<String>,
         active: Option<bool>,
     },
+    /// A deduction-list submission, its files and lines.
+    Submission(crate::commands::deduction::SubmissionRecord),
     /// An admin approved (carry it out) or rejected a pending change.
     Decide {
         pending_id: i64,

@@ -172,6 +172,7 @@ mod tests {
             timezone: chrono_tz::Europe::Oslo,
             trusted_authserv_id: None,
             registration_secret: None,
+            list_limits: Default::default(),
         }
     }
 

@@ -15,7 +15,7 @@ pub const CONFIRM_HOURS: i64 = 24;
 /// Whether `kind` needs a verified (or confirming) sender.
 pub fn needs_trust(kind: &Kind) -> bool {
     match kind {
-        Kind::Registration => true,
+        Kind::Registration | Kind::Deduction => true,
         // A missing member is a ticket for the office: nothing changes yet.
         Kind::Command { keyword, .. } => {
             (super::rep_only(*keyword) && *keyword != Keyword::MedlemMangler)

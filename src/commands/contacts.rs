@@ -159,6 +159,7 @@ mod tests {
             timezone: chrono_tz::Europe::Oslo,
             trusted_authserv_id: None,
             registration_secret: None,
+            list_limits: Default::default(),
         }
     }
 

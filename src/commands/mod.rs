@@ -9,6 +9,7 @@ pub mod code;
 pub mod confirm;
 pub mod contacts;
 pub mod decisions;
+pub mod deduction;
 pub mod help;
 pub mod lists;
 pub mod registration;
@@ -103,6 +104,8 @@ pub struct Settings {
     pub trusted_authserv_id: Option<String>,
     /// The key registration strings are signed with.
     pub registration_secret: Option<String>,
+    /// Limits for reading deduction lists.
+    pub list_limits: postbud_core::lists::Limits,
 }
 
 impl Settings {
@@ -121,6 +124,11 @@ impl Settings {
                 .unwrap_or(chrono_tz::Europe::Oslo),
             trusted_authserv_id: c.security.trusted_authserv_id.clone(),
             registration_secret: c.security.registration_secret.clone(),
+            list_limits: postbud_core::lists::Limits {
+                max_uncompressed_bytes: c.limits.max_uncompressed_bytes,
+                max_rows: c.limits.max_rows,
+                allow_synthetic_ids: c.lists.allow_synthetic_ids,
+            },
         }
     }
 }
@@ -213,6 +221,7 @@ pub fn decide(
     msg: &Incoming,
     kind: &Kind,
     regs: &[Found],
+    lists: &[deduction::Attached],
     snap: &Snapshot,
     s: &Settings,
     now: DateTime<Utc>,
@@ -317,7 +326,12 @@ pub fn decide(
             };
             registration::decide(f, s, regs, checks)
         }
-        Kind::Deduction => support::decide(f, msg, s, "submission"),
+        Kind::Deduction => match snap {
+            Snapshot::Submission { target, snapshot } => {
+                deduction::decide(f, s, msg, lists, target, snapshot)
+            }
+            _ => not_allowed(f, s, "submission", "trekkliste"),
+        },
         Kind::Support => support::decide(f, msg, s, "support"),
     }
 }

@@ -114,4 +114,9 @@ pub enum Snapshot {
     Registrations(Vec<RegistrationCheck>),
     /// Every contact of the sender's employers, active or not.
     Contacts(Vec<ContactBrief>),
+    /// A deduction list: who and what it is for, and what the register holds.
+    Submission {
+        target: super::deduction::Target,
+        snapshot: super::deduction::SubmissionSnapshot,
+    },
 }

@@ -205,6 +205,67 @@ pub fn apply(
                     Some(&employer_id.to_string()),
                 )?;
             }
+            Action::Submission(rec) => {
+                conn.prepare_cached(
+                    "INSERT INTO submissions (ref, employer_id, period, sender, message_id, status, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'processed', ?6)",
+                )?
+                .execute(params![r, rec.employer_id, rec.period, m.sender, m.row, ts(now)])?;
+                let submission = conn.last_insert_rowid();
+                for file in &rec.files {
+                    let first: Option<i64> = if file.counted {
+                        None
+                    } else {
+                        conn.prepare_cached(
+                            "SELECT MIN(id) FROM submission_files WHERE employer_id = ?1 AND period = ?2 AND sha256 = ?3",
+                        )?
+                        .query_row(params![rec.employer_id, rec.period, file.sha256], |r| r.get(0))?
+                    };
+                    conn.prepare_cached(
+                        "INSERT INTO submission_files (submission_id, employer_id, period, name, kind, sha256, size,
+                                                       lines, amount_ore, duplicate_of, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )?
+                    .execute(params![
+                        submission,
+                        rec.employer_id,
+                        rec.period,
+                        file.name,
+                        file.kind,
+                        file.sha256,
+                        file.size as i64,
+                        file.lines.len() as i64,
+                        file.amount,
+                        first,
+                        ts(now)
+                    ])?;
+                    let file_id = conn.last_insert_rowid();
+                    let mut insert = conn.prepare_cached(
+                        "INSERT INTO submission_lines (file_id, line, national_id, person_id, amount_ore, problem)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?;
+                    for l in &file.lines {
+                        insert.execute(params![
+                            file_id,
+                            l.line as i64,
+                            l.national_id,
+                            l.person_id,
+                            l.amount,
+                            l.problem
+                        ])?;
+                    }
+                }
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "submit",
+                    "submission",
+                    r,
+                    Some(&rec.period),
+                )?;
+            }
             Action::Decide {
                 pending_id,
                 approve,

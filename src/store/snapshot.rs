@@ -272,3 +272,67 @@ pub fn contacts(conn: &Connection, employers: &[i64]) -> Result<Vec<ContactBrief
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
+
+/// What the register holds for a submission from `employer` for `period`.
+pub fn submission(
+    conn: &Connection,
+    employer: i64,
+    period: &str,
+    lists: &[crate::commands::deduction::Attached],
+) -> Result<crate::commands::deduction::SubmissionSnapshot> {
+    use crate::commands::deduction::{PersonRef, SubmissionSnapshot};
+    let person = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PersonRef> {
+        Ok(PersonRef {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            member_no: r.get(2)?,
+            birth_date: r.get(3)?,
+        })
+    };
+    let mut snap = SubmissionSnapshot::default();
+    let mut by_id = conn.prepare_cached(
+        "SELECT id, name, member_no, birth_date FROM people WHERE national_id = ?1",
+    )?;
+    for line in lists
+        .iter()
+        .filter_map(|a| a.read.as_ref().ok())
+        .flat_map(|s| s.lines.iter())
+    {
+        if let Some(nid) = &line.national_id
+            && !snap.people.contains_key(nid)
+            && let Some(p) = by_id.query_row([nid], person).optional()?
+        {
+            snap.people.insert(nid.clone(), p);
+        }
+    }
+    snap.earlier = conn
+        .prepare_cached(
+            "SELECT DISTINCT l.person_id FROM submission_lines l JOIN submission_files f ON f.id = l.file_id
+             WHERE f.employer_id = ?1 AND f.period = ?2 AND l.person_id IS NOT NULL AND l.problem IS NULL",
+        )?
+        .query_map(rusqlite::params![employer, period], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    snap.earlier_files = conn
+        .prepare_cached(
+            "SELECT sha256, MIN(received_at) FROM submission_files WHERE employer_id = ?1 AND period = ?2 GROUP BY sha256",
+        )?
+        .query_map(rusqlite::params![employer, period], |r| {
+            let at: String = r.get(1)?;
+            Ok((r.get(0)?, at.get(..10).unwrap_or(&at).to_string()))
+        })?
+        .collect::<Result<_, _>>()?;
+    snap.members = conn
+        .prepare_cached(
+            "SELECT id, name, member_no, birth_date FROM people
+             WHERE employer_id = ?1 AND status = 'active' AND member_no IS NOT NULL ORDER BY name, member_no",
+        )?
+        .query_map([employer], person)?
+        .collect::<Result<_, _>>()?;
+    snap.receipt_to = conn
+        .prepare_cached(
+            "SELECT email FROM contacts WHERE employer_id = ?1 AND active = 1 AND duties LIKE '%receipts%' ORDER BY email",
+        )?
+        .query_map([employer], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(snap)
+}

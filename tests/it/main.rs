@@ -1,4 +1,5 @@
 mod crash;
+mod deductions;
 mod e2e;
 mod employers;
 mod pipeline;

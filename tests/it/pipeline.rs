@@ -549,7 +549,7 @@ fn header_injection_from_the_subject_is_neutralised() {
 fn unknown_commands_of_later_workflows_become_tickets() {
     let home = Home::new("");
     home.deliver(&fixture("update-phone.eml"));
-    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.deliver(&fixture("update-unverified.eml"));
     home.run();
     let replies = home.replies();
     assert_eq!(replies.len(), 2);

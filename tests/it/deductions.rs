@@ -1,0 +1,196 @@
+//! Deduction lists end to end (SPEC section 8) with the fixture register:
+//! every deduction-*.eml gives the receipt its README implies.
+
+use crate::pipeline::{FIXTURES, Home, fixture};
+use postbud::store::import::{ImportKind, import};
+
+/// The fixture register: the employer's 40 members and its contact (who
+/// has accepted the declaration). Synthetic ids are allowed, as in the
+/// Norwegian test registry the fixtures come from.
+fn home() -> Home {
+    let home = Home::new(&format!(
+        "{}[lists]\nallow_synthetic_ids = true\n",
+        crate::reps::security()
+    ));
+    let mut store = home.store();
+    let now = chrono::Utc::now();
+    for (kind, file) in [
+        (ImportKind::Members, "members.csv"),
+        (ImportKind::Contacts, "contacts.csv"),
+    ] {
+        let text = std::fs::read_to_string(format!("{FIXTURES}/register/{file}")).unwrap();
+        import(&mut store.conn, kind, file, &text, now, &|_, _| {}).unwrap();
+    }
+    // Per Hansen of the shared test register is no member of this employer.
+    store
+        .conn
+        .execute(
+            "UPDATE people SET employer_id = NULL WHERE member_no = '50004'",
+            [],
+        )
+        .unwrap();
+    home
+}
+
+const NOT_DEDUCTED: [&str; 3] = ["50037", "50038", "50039"];
+
+/// The problem lines of a receipt: `<file> linje <n>: …`.
+fn receipt_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| {
+            l.split(" linje ")
+                .nth(1)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn every_format_gives_the_same_receipt() {
+    let mut receipts = Vec::new();
+    for file in [
+        "deduction-xlsx.eml",
+        "deduction-xls.eml",
+        "deduction-ods.eml",
+        "deduction-txt.eml",
+    ] {
+        let home = home();
+        home.deliver(&fixture(file));
+        home.run();
+        let replies = home.replies();
+        assert_eq!(
+            replies.len(),
+            1,
+            "{file}: the sender is the receipts contact"
+        );
+        let r = &replies[0];
+        assert_eq!(r.to, "lonn@bedrift.example");
+        assert_eq!(
+            r.header("X-Postbud-Kind").as_deref(),
+            Some("submission"),
+            "{file}"
+        );
+        assert_eq!(
+            r.header("X-Postbud-Result").as_deref(),
+            Some("partial"),
+            "{file}: one bad id\n{}",
+            r.text
+        );
+        for no in NOT_DEDUCTED {
+            assert!(r.text.contains(no), "{file}: {no} not deducted\n{}", r.text);
+        }
+        assert_eq!(
+            r.text.matches("ugyldig fødselsnummer").count(),
+            1,
+            "{file}\n{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("Totalt: 38 linjer, 37 godkjent"),
+            "{file}\n{}",
+            r.text
+        );
+        if file == "deduction-xlsx.eml" {
+            insta::assert_snapshot!("receipt_xlsx_nb", r.snapshot());
+        }
+        receipts.push((file, receipt_lines(&r.text)));
+        assert_eq!(home.count("SELECT COUNT(*) FROM submission_lines"), 38);
+    }
+    // The spreadsheets agree line for line; the txt has no title rows, so
+    // its line numbers are three lower, and the same otherwise.
+    let sheets: Vec<_> = receipts
+        .iter()
+        .filter(|(f, _)| !f.ends_with("txt.eml"))
+        .collect();
+    for (f, lines) in &sheets[1..] {
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(" linje ")).count(),
+            1,
+            "{f}"
+        );
+    }
+    let bad_line = |lines: &Vec<String>| -> i64 {
+        let l = lines.iter().find(|l| l.contains(" linje ")).unwrap();
+        l.split(" linje ")
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let xlsx = bad_line(&receipts[0].1);
+    assert_eq!(bad_line(&receipts[1].1), xlsx);
+    assert_eq!(bad_line(&receipts[2].1), xlsx);
+    assert_eq!(bad_line(&receipts[3].1), xlsx - 3);
+}
+
+#[test]
+fn the_same_file_again_is_not_counted_twice() {
+    let home = home();
+    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.run();
+    // Sent again (another message) and the same list as ods in a third.
+    let again = String::from_utf8(fixture("deduction-xlsx.eml"))
+        .unwrap()
+        .replace("Message-ID: <", "Message-ID: <again.");
+    home.deliver(again.as_bytes());
+    home.run();
+    let r = home.replies().pop().unwrap();
+    assert!(r.text.contains("samme fil ble mottatt"), "{}", r.text);
+    assert!(r.text.contains("Totalt: 0 linjer"), "{}", r.text);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM submission_files WHERE duplicate_of IS NOT NULL"),
+        1
+    );
+    // Several files for one period add up: the ods's people are there already.
+    home.deliver(&fixture("deduction-ods.eml"));
+    home.run();
+    let r = home.replies().pop().unwrap();
+    assert!(r.text.contains("står to ganger i perioden"), "{}", r.text);
+}
+
+#[test]
+fn a_pdf_waits_for_an_admin_and_a_spoofed_list_for_confirmation() {
+    let home = home();
+    home.deliver(&fixture("deduction-pdf.eml"));
+    home.deliver(&fixture("deduction-spoofed.eml"));
+    home.run();
+    let replies = home.replies();
+    assert_eq!(replies.len(), 2);
+    assert!(
+        replies[0].text.contains("blir behandlet manuelt"),
+        "{}",
+        replies[0].text
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM pending_changes WHERE kind = 'pdf-list'"),
+        1
+    );
+    assert_eq!(
+        replies[1].header("X-Postbud-Result").as_deref(),
+        Some("pending")
+    );
+    assert!(replies[1].text.contains("BEKREFT"), "{}", replies[1].text);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM submission_lines"),
+        0,
+        "the spoofed list is not processed"
+    );
+}
+
+#[test]
+fn a_list_from_someone_who_is_no_contact_is_refused() {
+    let home = home();
+    let raw = String::from_utf8(fixture("deduction-xlsx.eml"))
+        .unwrap()
+        .replace("lonn@bedrift.example", "fremmed@bedrift.example");
+    home.deliver(raw.as_bytes());
+    home.run();
+    let r = &home.replies()[0];
+    assert_eq!(r.header("X-Postbud-Result").as_deref(), Some("rejected"));
+    assert!(!r.text.contains("50037"), "no member data to a stranger");
+    assert_eq!(home.count("SELECT COUNT(*) FROM submissions"), 0);
+}
