@@ -308,13 +308,29 @@ fn handle_one(
     facts.verified = trust::verified(msg, ctx.settings.trusted_authserv_id.as_deref());
     // BEKREFT <code>: the command it confirms is decided now, as if from a
     // verified sender, and answered in reply to the confirmation.
-    let confirmed = match kind {
-        classify::Kind::Confirm {
-            word: classify::ConfirmWord::Bekreft,
-            code,
-        } => confirmation(conn, ctx, sender, code, now)?,
-        _ => None,
+    // AKSEPTERER <code>: the declaration is accepted, and the list that
+    // waited for it is processed the same way.
+    let (confirmed, accepted) = match kind {
+        classify::Kind::Confirm { word, code } => {
+            let purpose = match word {
+                classify::ConfirmWord::Bekreft => "confirm",
+                classify::ConfirmWord::Aksepterer => "accept",
+            };
+            let c = confirmation(conn, ctx, sender, purpose, code, now)?;
+            let accepted = c.is_some() && purpose == "accept";
+            (c, accepted)
+        }
+        _ => (None, false),
     };
+    if accepted {
+        let today = now
+            .with_timezone(&ctx.settings.timezone)
+            .date_naive()
+            .to_string();
+        for e in &mut facts.employers {
+            e.declared.get_or_insert(today.clone());
+        }
+    }
     let (d_msg, d_kind, d_regs, d_lists) = match &confirmed {
         Some((_, r)) => {
             facts.verified = true;
@@ -346,6 +362,14 @@ fn handle_one(
     if let Some((code_id, _)) = confirmed {
         plan.actions
             .push(crate::plan::Action::UseCode { id: code_id });
+    }
+    if accepted {
+        plan.actions.insert(
+            0,
+            crate::plan::Action::Declare {
+                email: sender.to_string(),
+            },
+        );
     }
     let silent = plan.replies.is_empty() && !plan.needs_ref;
     let hold = !plan.replies.is_empty()
@@ -418,16 +442,17 @@ fn handle_one(
     Ok(done(outcome, plan.kind, reference, replies))
 }
 
-/// A `BEKREFT` code from `sender`: when right, the code's id and the message
+/// A `BEKREFT` or `AKSEPTERER` code (`purpose`) from `sender`: when right, the code's id and the message
 /// it confirms, read again. A wrong code counts a try.
 fn confirmation(
     conn: &Connection,
     ctx: &Context,
     sender: &str,
+    purpose: &str,
     given: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, Read)>> {
-    let codes = crate::store::live_codes(conn, sender, "confirm", now)?;
+    let codes = crate::store::live_codes(conn, sender, purpose, now)?;
     let stored: Vec<StoredCode> = codes.iter().map(|(c, _)| c.clone()).collect();
     match code::verify(&stored, given, now) {
         Verdict::Right(id) => {

@@ -32,6 +32,8 @@ pub enum CodePurpose {
     Login,
     /// `BEKREFT <code>`: carries out a command an unverified sender sent.
     Confirm,
+    /// `AKSEPTERER <code>`: accepts the confidentiality declaration.
+    Accept,
 }
 
 impl CodePurpose {
@@ -39,6 +41,7 @@ impl CodePurpose {
         match self {
             CodePurpose::Login => "login",
             CodePurpose::Confirm => "confirm",
+            CodePurpose::Accept => "accept",
         }
     }
 }
@@ -103,6 +106,8 @@ pub enum Action {
         duties: Option<String>,
         active: Option<bool>,
     },
+    /// A contact accepted the confidentiality declaration.
+    Declare { email: String },
     /// A deduction-list submission, its files and lines.
     Submission(crate::commands::deduction::SubmissionRecord),
     /// An admin approved (carry it out) or rejected a pending change.

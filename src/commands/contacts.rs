@@ -142,6 +142,7 @@ mod tests {
                     id: *id,
                     orgnr: orgnr.to_string(),
                     name: format!("E{id}"),
+                    declared: None,
                 })
                 .collect(),
             ..Facts::default()

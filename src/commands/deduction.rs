@@ -5,8 +5,9 @@
 //! (utrukne). The same file for the same employer and period is not counted
 //! again. A PDF is kept for an admin.
 
-use super::{EmployerBrief, Facts, Settings, language};
-use crate::plan::{Action, Outcome, PendingChange, Plan, Reply};
+use super::{EmployerBrief, Facts, Fresh, Settings, language};
+use crate::plan::{Action, CodePurpose, Outcome, PendingChange, Plan, Reply};
+use chrono::{DateTime, Duration, Utc};
 use postbud_core::lists::{self, FileKind, Period, ReadError, Sheet};
 use postbud_core::message::Incoming;
 use serde::Serialize;
@@ -124,6 +125,36 @@ pub fn target(f: &Facts, msg: &Incoming, files: &[Attached]) -> Target {
     }
 }
 
+/// A contact who has not accepted the confidentiality declaration gets it
+/// with a code; the list waits, and `AKSEPTERER <code>` processes it.
+fn declaration(
+    f: &Facts,
+    s: &Settings,
+    employer: &EmployerBrief,
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Plan {
+    let code = fresh.code();
+    let salt = fresh.salt();
+    let mut reply = Reply::new(
+        &f.sender,
+        "declaration",
+        language(f, s),
+        json!({ "code": code, "employer": employer.name, "hours": super::confirm::CONFIRM_HOURS }),
+    );
+    reply.secret = true;
+    let mut p = Plan::reply("submission", Outcome::Pending, reply);
+    p.actions.push(Action::IssueCode {
+        email: f.sender.clone(),
+        purpose: CodePurpose::Accept,
+        hash: super::code::hash(&salt, &code),
+        salt,
+        expires_at: now + Duration::hours(super::confirm::CONFIRM_HOURS),
+        for_this_message: true,
+    });
+    p
+}
+
 /// An amount in øre as Norwegians write it: `25 139,50`.
 pub fn kroner(ore: i64) -> String {
     let sign = if ore < 0 { "-" } else { "" };
@@ -143,6 +174,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// Problems listed in the text of a receipt; more go in an attached sheet.
 pub const MAX_PROBLEMS_IN_TEXT: usize = 50;
 
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     f: &Facts,
     s: &Settings,
@@ -150,6 +182,8 @@ pub fn decide(
     files: &[Attached],
     target: &Target,
     snap: &SubmissionSnapshot,
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
 ) -> Plan {
     let lang = language(f, s);
     let (employer, period) = match target {
@@ -179,6 +213,9 @@ pub fn decide(
             );
         }
     };
+    if employer.declared.is_none() {
+        return declaration(f, s, employer, now, fresh);
+    }
     let period_text = period.to_string();
     let mut plan = Plan::reply(
         "submission",

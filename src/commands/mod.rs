@@ -59,6 +59,9 @@ pub struct EmployerBrief {
     pub id: i64,
     pub orgnr: String,
     pub name: String,
+    /// When the sender, as this employer's contact, accepted the
+    /// confidentiality declaration.
+    pub declared: Option<String>,
 }
 
 /// A rep's scope (SPEC section 10): units (with the units below them),
@@ -328,7 +331,7 @@ pub fn decide(
         }
         Kind::Deduction => match snap {
             Snapshot::Submission { target, snapshot } => {
-                deduction::decide(f, s, msg, lists, target, snapshot)
+                deduction::decide(f, s, msg, lists, target, snapshot, now, fresh)
             }
             _ => not_allowed(f, s, "submission", "trekkliste"),
         },

@@ -205,6 +205,23 @@ pub fn apply(
                     Some(&employer_id.to_string()),
                 )?;
             }
+            Action::Declare { email } => {
+                let today = ts(now);
+                conn.prepare_cached(
+                    "UPDATE contacts SET declaration = ?2 WHERE email = ?1 AND declaration IS NULL",
+                )?
+                .execute(params![email, today.get(..10).unwrap_or(&today)])?;
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "accept",
+                    "declaration",
+                    Some(email),
+                    None,
+                )?;
+            }
             Action::Submission(rec) => {
                 conn.prepare_cached(
                     "INSERT INTO submissions (ref, employer_id, period, sender, message_id, status, received_at)

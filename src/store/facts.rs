@@ -64,7 +64,7 @@ pub fn sender(
     if facts.is_contact {
         facts.employers = conn
             .prepare_cached(
-                "SELECT e.id, e.orgnr, e.name FROM contacts c JOIN employers e ON e.id = c.employer_id
+                "SELECT e.id, e.orgnr, e.name, c.declaration FROM contacts c JOIN employers e ON e.id = c.employer_id
                  WHERE c.email = ?1 AND c.active = 1 ORDER BY e.name",
             )?
             .query_map([sender], |r| {
@@ -72,6 +72,7 @@ pub fn sender(
                     id: r.get(0)?,
                     orgnr: r.get(1)?,
                     name: r.get(2)?,
+                    declared: r.get(3)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

@@ -194,3 +194,51 @@ fn a_list_from_someone_who_is_no_contact_is_refused() {
     assert!(!r.text.contains("50037"), "no member data to a stranger");
     assert_eq!(home.count("SELECT COUNT(*) FROM submissions"), 0);
 }
+
+#[test]
+fn a_contact_accepts_the_declaration_and_the_waiting_list_is_processed() {
+    let home = home();
+    home.store()
+        .conn
+        .execute("UPDATE contacts SET declaration = NULL", [])
+        .unwrap();
+    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.run();
+    let ask = home.replies().pop().unwrap();
+    assert_eq!(ask.header("X-Postbud-Result").as_deref(), Some("pending"));
+    assert!(ask.text.contains("Taushetserklæring"), "{}", ask.text);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM submissions"),
+        0,
+        "the list waits"
+    );
+    let code: String = ask
+        .text
+        .split("AKSEPTERER ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    home.deliver(&crate::reps::unverified(
+        "lonn@bedrift.example",
+        &format!("AKSEPTERER {code}"),
+        "",
+    ));
+    home.run();
+    let receipt = home.replies().pop().unwrap();
+    assert_eq!(
+        receipt.header("X-Postbud-Kind").as_deref(),
+        Some("submission")
+    );
+    assert!(
+        receipt.text.contains("Totalt: 38 linjer"),
+        "{}",
+        receipt.text
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM contacts WHERE declaration IS NOT NULL"),
+        1
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM submissions"), 1);
+}
