@@ -514,6 +514,10 @@ fn snapshot(
                 let ids: Vec<i64> = facts.employers.iter().map(|e| e.id).collect();
                 Snapshot::Contacts(store_snapshot::contacts(conn, &ids)?)
             }
+            Innsendte | Status => {
+                let ids: Vec<i64> = facts.employers.iter().map(|e| e.id).collect();
+                Snapshot::Employer(store_snapshot::employer(conn, &ids, now)?)
+            }
             Godkjenn | Avvis => Snapshot::Pending(store_snapshot::pending(
                 conn,
                 args.split_whitespace().next().unwrap_or(""),

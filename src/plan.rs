@@ -106,6 +106,14 @@ pub enum Action {
         duties: Option<String>,
         active: Option<bool>,
     },
+    /// An employer's answer for a member who was not deducted.
+    NotDeducted {
+        employer_id: i64,
+        period: String,
+        person_id: i64,
+        status: String,
+        comment: Option<String>,
+    },
     /// A contact accepted the confidentiality declaration.
     Declare { email: String },
     /// A deduction-list submission, its files and lines.

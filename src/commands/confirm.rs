@@ -28,6 +28,8 @@ pub fn needs_trust(kind: &Kind) -> bool {
                         | Keyword::KontaktEndre
                         | Keyword::KontaktDeaktiver
                         | Keyword::KontaktAktiver
+                        | Keyword::Innsendte
+                        | Keyword::Status
                 )
         }
         _ => false,

@@ -10,6 +10,7 @@ pub mod confirm;
 pub mod contacts;
 pub mod decisions;
 pub mod deduction;
+pub mod employer;
 pub mod help;
 pub mod lists;
 pub mod registration;
@@ -312,6 +313,18 @@ pub fn decide(
                     _ => &[],
                 };
                 contacts::decide(f, s, *keyword, args, body, contacts)
+            }
+            Keyword::Innsendte | Keyword::Status => {
+                let empty = employer::EmployerSnapshot::default();
+                let e = match snap {
+                    Snapshot::Employer(e) => e,
+                    _ => &empty,
+                };
+                if *keyword == Keyword::Innsendte {
+                    employer::submitted(f, s, e)
+                } else {
+                    employer::status(f, s, msg, body, e)
+                }
             }
             Keyword::Godkjenn | Keyword::Avvis => {
                 let pending = match snap {

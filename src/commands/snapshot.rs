@@ -114,6 +114,8 @@ pub enum Snapshot {
     Registrations(Vec<RegistrationCheck>),
     /// Every contact of the sender's employers, active or not.
     Contacts(Vec<ContactBrief>),
+    /// An employer contact's own employers' submissions and members.
+    Employer(super::employer::EmployerSnapshot),
     /// A deduction list: who and what it is for, and what the register holds.
     Submission {
         target: super::deduction::Target,

@@ -205,6 +205,31 @@ pub fn apply(
                     Some(&employer_id.to_string()),
                 )?;
             }
+            Action::NotDeducted {
+                employer_id,
+                period,
+                person_id,
+                status,
+                comment,
+            } => {
+                conn.prepare_cached(
+                    "INSERT INTO not_deducted (employer_id, period, person_id, status, comment, answered_by, answered_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(employer_id, period, person_id) DO UPDATE SET status = excluded.status,
+                         comment = excluded.comment, answered_by = excluded.answered_by, answered_at = excluded.answered_at",
+                )?
+                .execute(params![employer_id, period, person_id, status, comment, m.sender, ts(now)])?;
+                audit(
+                    conn,
+                    now,
+                    m.row,
+                    m.sender,
+                    "status",
+                    "not-deducted",
+                    Some(&person_id.to_string()),
+                    Some(status),
+                )?;
+            }
             Action::Declare { email } => {
                 let today = ts(now);
                 conn.prepare_cached(

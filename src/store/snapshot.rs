@@ -336,3 +336,52 @@ pub fn submission(
         .collect::<Result<_, _>>()?;
     Ok(snap)
 }
+
+/// Submissions of the last 12 months and the active members of `employers`.
+pub fn employer(
+    conn: &Connection,
+    employers: &[i64],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::commands::employer::EmployerSnapshot> {
+    use crate::commands::deduction::PersonRef;
+    use crate::commands::employer::{EmployerSnapshot, Submitted};
+    let since = super::ts(now - chrono::Duration::days(366));
+    let ids = id_list(employers);
+    let submitted = conn
+        .prepare(&format!(
+            "SELECT employer_id, period, MIN(received_at), MAX(received_at), COUNT(*),
+                    SUM(CASE WHEN duplicate_of IS NULL THEN lines ELSE 0 END)
+             FROM submission_files WHERE employer_id IN ({ids}) AND received_at >= ?1
+             GROUP BY employer_id, period ORDER BY period DESC"
+        ))?
+        .query_map([since], |r| {
+            let day = |s: String| s.get(..10).unwrap_or(&s).to_string();
+            Ok(Submitted {
+                employer_id: r.get(0)?,
+                period: r.get(1)?,
+                first: day(r.get(2)?),
+                last: day(r.get(3)?),
+                files: r.get(4)?,
+                lines: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let members = conn
+        .prepare(&format!(
+            "SELECT employer_id, id, name, member_no, birth_date FROM people
+             WHERE employer_id IN ({ids}) AND status = 'active' AND member_no IS NOT NULL"
+        ))?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                PersonRef {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    member_no: r.get(3)?,
+                    birth_date: r.get(4)?,
+                },
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(EmployerSnapshot { submitted, members })
+}

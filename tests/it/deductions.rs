@@ -242,3 +242,42 @@ fn a_contact_accepts_the_declaration_and_the_waiting_list_is_processed() {
     );
     assert_eq!(home.count("SELECT COUNT(*) FROM submissions"), 1);
 }
+
+#[test]
+fn status_answers_and_submitted_periods() {
+    let home = home();
+    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.run();
+    home.deliver(&crate::reps::verified(
+        "lonn@bedrift.example",
+        "STATUS",
+        "50037 Permittert\n11.09.1996 Annet: foreldrepermisjon\n50038 Sluttet: sluttet 30.09\n99999 Ansatt\n\nHilsen Lønn",
+    ));
+    home.deliver(&crate::reps::verified(
+        "lonn@bedrift.example",
+        "INNSENDTE",
+        "",
+    ));
+    home.run();
+    let replies = home.replies();
+    let status = &replies[1];
+    assert_eq!(
+        status.header("X-Postbud-Result").as_deref(),
+        Some("partial"),
+        "{}",
+        status.text
+    );
+    insta::assert_snapshot!("status_nb", status.snapshot());
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM not_deducted WHERE period = '2026-10'"),
+        2,
+        "50037 answered twice, 50038 once"
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM not_deducted WHERE status = 'annet' AND comment = 'foreldrepermisjon'"), 1);
+    let submitted = &replies[2];
+    assert!(
+        submitted.text.contains("2026-10: 38 linjer i 1 fil"),
+        "{}",
+        submitted.text
+    );
+}
