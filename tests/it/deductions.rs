@@ -281,3 +281,115 @@ fn status_answers_and_submitted_periods() {
         submitted.text
     );
 }
+
+#[test]
+fn several_employers_receipt_copies_and_many_problems() {
+    let home = home();
+    let mut store = home.store();
+    let now = chrono::Utc::now();
+    let employers = "orgnr,navn,enhet\n974760673,Annen AS,Bergen\n";
+    import(
+        &mut store.conn,
+        ImportKind::Employers,
+        "e.csv",
+        employers,
+        now,
+        &|_, _| {},
+    )
+    .unwrap();
+    let contacts = "epost,navn,telefon,orgnr,ansvar,erklaering_akseptert\n\
+                    lonn@bedrift.example,Lønn,,974760673,receipts,2026-01-05\n\
+                    regnskap@bedrift.example,Regnskap,,923609016,receipts,2026-01-05\n";
+    import(
+        &mut store.conn,
+        ImportKind::Contacts,
+        "c.csv",
+        contacts,
+        now,
+        &|_, _| {},
+    )
+    .unwrap();
+    drop(store);
+    // A contact of two employers who names neither is asked which.
+    let raw = String::from_utf8(fixture("deduction-xlsx.eml"))
+        .unwrap()
+        .replace("Bedrift AS\r\n", "\r\n")
+        .replace("Bedrift AS\n", "\n");
+    home.deliver(raw.as_bytes());
+    home.run();
+    let ask = home.replies().pop().unwrap();
+    assert_eq!(ask.header("X-Postbud-Result").as_deref(), Some("rejected"));
+    assert!(
+        ask.text.contains("974760673") && ask.text.contains("923609016"),
+        "{}",
+        ask.text
+    );
+    // Naming it in the subject works, and the receipts contact gets a copy.
+    let named = raw.replace("Message-ID: <", "Message-ID: <named.").replace(
+        "Subject: Trekkliste 10/2026",
+        "Subject: Trekkliste 10/2026 923609016",
+    );
+    home.deliver(named.as_bytes());
+    home.run();
+    let replies = home.replies();
+    let copies: Vec<_> = replies
+        .iter()
+        .filter(|r| {
+            r.header("X-Postbud-Kind").as_deref() == Some("submission") && r.text.contains("Totalt")
+        })
+        .collect();
+    assert_eq!(
+        copies.iter().map(|r| r.to.as_str()).collect::<Vec<_>>(),
+        ["lonn@bedrift.example", "regnskap@bedrift.example"]
+    );
+    // More than 50 problems go in an attached sheet.
+    let mut csv = String::from("Fødselsnummer;Navn;Beløp\r\n");
+    for i in 0..60 {
+        csv.push_str(&format!("1234567890{};Feil {i};100,00\r\n", i % 10));
+    }
+    let b64 = base64_encode(csv.as_bytes());
+    let msg = format!(
+        "From: lonn@bedrift.example\r\nTo: post@forbund.example\r\nSubject: Trekkliste 11/2026 923609016\r\n\
+         Message-ID: <many@bedrift.example>\r\n\
+         Authentication-Results: mx.forbund.example; dmarc=pass header.from=bedrift.example\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nVedlagt.\r\n\
+         --b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"liste.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+    );
+    home.deliver(msg.as_bytes());
+    home.run();
+    let r = home
+        .replies()
+        .into_iter()
+        .rev()
+        .find(|r| r.to == "lonn@bedrift.example")
+        .unwrap();
+    assert!(
+        r.text.contains("Feil (60), alle står i vedlagt regneark"),
+        "{}",
+        r.text
+    );
+    let (name, bytes) = crate::reps::attachment(&r);
+    assert!(name.ends_with(".xlsx"));
+    assert_eq!(crate::reps::xlsx_cells(&bytes).len(), 61);
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

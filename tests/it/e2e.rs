@@ -461,3 +461,59 @@ async fn rep_commands_through_real_servers() {
         2
     );
 }
+
+/// A deduction list through real servers: the receipt comes back by mail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deduction_list_through_real_servers() {
+    let stack = MailStack::start();
+    let home = home(
+        &stack,
+        &format!(
+            "{}[lists]\nallow_synthetic_ids = true\n",
+            crate::reps::security()
+        ),
+    );
+    let mut store = home.store();
+    for (kind, file) in [
+        (postbud::store::import::ImportKind::Members, "members.csv"),
+        (postbud::store::import::ImportKind::Contacts, "contacts.csv"),
+    ] {
+        let text =
+            std::fs::read_to_string(format!("{}/register/{file}", crate::pipeline::FIXTURES))
+                .unwrap();
+        postbud::store::import::import(
+            &mut store.conn,
+            kind,
+            file,
+            &text,
+            chrono::Utc::now(),
+            &|_, _| {},
+        )
+        .unwrap();
+    }
+    drop(store);
+    stack.send(
+        &fixture("deduction-xlsx.eml"),
+        "lonn@bedrift.example",
+        &[POST],
+    );
+    stack.wait_for(POST, "INBOX", 1, WAIT).await;
+    run_once(&home).await;
+    let got = replies(
+        &stack
+            .wait_for("lonn@bedrift.example", "INBOX", 1, WAIT)
+            .await,
+    );
+    assert_eq!(
+        got[0].header("X-Postbud-Kind").as_deref(),
+        Some("submission")
+    );
+    assert!(
+        got[0].text.contains("Totalt: 38 linjer, 37 godkjent"),
+        "{}",
+        got[0].text
+    );
+    for no in ["50037", "50038", "50039"] {
+        assert!(got[0].text.contains(no));
+    }
+}
