@@ -162,18 +162,7 @@ mod tests {
     }
 
     fn settings() -> Settings {
-        Settings {
-            org_name: "Forbundet".into(),
-            org_address: "post@forbund.example".into(),
-            language: crate::config::Language::Nb,
-            code_ttl_minutes: 15,
-            max_replies_per_hour: 20,
-            max_attachments: 20,
-            timezone: chrono_tz::Europe::Oslo,
-            trusted_authserv_id: None,
-            registration_secret: None,
-            list_limits: Default::default(),
-        }
+        Settings::for_tests()
     }
 
     fn known() -> Facts {

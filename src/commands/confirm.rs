@@ -44,19 +44,42 @@ pub fn ask(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Plan {
+    waiting_for_code(
+        f,
+        s,
+        kind,
+        "confirm-ask",
+        CodePurpose::Confirm,
+        json!({}),
+        now,
+        fresh,
+    )
+}
+
+/// A reply carrying a fresh code (`code` and `hours` added to `vars`); the
+/// message waits until the code comes back from the same address within
+/// `CONFIRM_HOURS`. The reply's body is wiped from the outbox once sent.
+#[allow(clippy::too_many_arguments)]
+pub fn waiting_for_code(
+    f: &Facts,
+    s: &Settings,
+    kind: &'static str,
+    template: &'static str,
+    purpose: CodePurpose,
+    mut vars: serde_json::Value,
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Plan {
     let code = fresh.code();
     let salt = fresh.salt();
-    let mut reply = Reply::new(
-        &f.sender,
-        "confirm-ask",
-        language(f, s),
-        json!({ "code": code, "hours": CONFIRM_HOURS }),
-    );
+    vars["code"] = json!(code);
+    vars["hours"] = json!(CONFIRM_HOURS);
+    let mut reply = Reply::new(&f.sender, template, language(f, s), vars);
     reply.secret = true;
     let mut p = Plan::reply(kind, Outcome::Pending, reply);
     p.actions.push(Action::IssueCode {
         email: f.sender.clone(),
-        purpose: CodePurpose::Confirm,
+        purpose,
         hash: code::hash(&salt, &code),
         salt,
         expires_at: now + Duration::hours(CONFIRM_HOURS),

@@ -7,7 +7,7 @@
 
 use super::{EmployerBrief, Facts, Fresh, Settings, language};
 use crate::plan::{Action, CodePurpose, Outcome, PendingChange, Plan, Reply};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use postbud_core::lists::{self, FileKind, Period, ReadError, Sheet};
 use postbud_core::message::Incoming;
 use serde::Serialize;
@@ -134,25 +134,16 @@ fn declaration(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Plan {
-    let code = fresh.code();
-    let salt = fresh.salt();
-    let mut reply = Reply::new(
-        &f.sender,
+    super::confirm::waiting_for_code(
+        f,
+        s,
+        "submission",
         "declaration",
-        language(f, s),
-        json!({ "code": code, "employer": employer.name, "hours": super::confirm::CONFIRM_HOURS }),
-    );
-    reply.secret = true;
-    let mut p = Plan::reply("submission", Outcome::Pending, reply);
-    p.actions.push(Action::IssueCode {
-        email: f.sender.clone(),
-        purpose: CodePurpose::Accept,
-        hash: super::code::hash(&salt, &code),
-        salt,
-        expires_at: now + Duration::hours(super::confirm::CONFIRM_HOURS),
-        for_this_message: true,
-    });
-    p
+        CodePurpose::Accept,
+        json!({ "employer": employer.name }),
+        now,
+        fresh,
+    )
 }
 
 /// An amount in øre as Norwegians write it: `25 139,50`.

@@ -137,6 +137,25 @@ impl Settings {
     }
 }
 
+#[cfg(test)]
+impl Settings {
+    /// Settings for unit tests: Norwegian Bokmål, Oslo, the SPEC defaults.
+    pub fn for_tests() -> Settings {
+        Settings {
+            org_name: "Forbundet".into(),
+            org_address: "post@forbund.example".into(),
+            language: Language::Nb,
+            code_ttl_minutes: 15,
+            max_replies_per_hour: 20,
+            max_attachments: 20,
+            timezone: chrono_tz::Europe::Oslo,
+            trusted_authserv_id: None,
+            registration_secret: None,
+            list_limits: Default::default(),
+        }
+    }
+}
+
 /// Randomness, passed in so decisions are testable. The real one is a CSPRNG.
 pub trait Fresh {
     /// A 6-digit one-time code.
