@@ -350,7 +350,9 @@ pub fn decide(
             ));
         }
     }
-    plan.result = if !problems.is_empty() || files_out.iter().any(|f| f["status"] == "error") {
+    plan.result = if record.files.is_empty() && manual.is_empty() {
+        Outcome::Rejected
+    } else if !problems.is_empty() || files_out.iter().any(|f| f["status"] == "error") {
         Outcome::Partial
     } else if !manual.is_empty() && record.files.is_empty() {
         Outcome::Pending

@@ -393,3 +393,28 @@ fn base64_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn a_spreadsheet_over_the_size_limit_is_refused_before_it_is_inflated() {
+    let home = Home::new(&format!(
+        "{}[lists]\nallow_synthetic_ids = true\n[limits]\nmax_uncompressed_bytes = 2000\n",
+        crate::reps::security()
+    ));
+    let mut store = home.store();
+    let text = std::fs::read_to_string(format!("{FIXTURES}/register/contacts.csv")).unwrap();
+    import(
+        &mut store.conn,
+        ImportKind::Contacts,
+        "contacts.csv",
+        &text,
+        chrono::Utc::now(),
+        &|_, _| {},
+    )
+    .unwrap();
+    drop(store);
+    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.run();
+    let r = &home.replies()[0];
+    assert!(r.text.contains("kunne ikke leses (for stor)"), "{}", r.text);
+    assert_eq!(r.header("X-Postbud-Result").as_deref(), Some("rejected"));
+}
