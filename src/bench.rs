@@ -192,14 +192,9 @@ fn deduction_list(dir: &std::path::Path, args: &Args) -> Result<()> {
     };
     let period = postbud_core::lists::period_from_subject("10/2026").context("period")?;
     let snap = crate::store::snapshot::submission(&store.conn, 1, "2026-10", &attached)?;
-    let msg = postbud_core::message::Incoming {
-        subject: "Trekkliste 10/2026".into(),
-        ..Default::default()
-    };
     let plan = deduction::decide(
         &facts,
         &settings,
-        &msg,
         &attached,
         &Target::For { employer, period },
         &snap,

@@ -169,7 +169,6 @@ pub const MAX_PROBLEMS_IN_TEXT: usize = 50;
 pub fn decide(
     f: &Facts,
     s: &Settings,
-    msg: &Incoming,
     files: &[Attached],
     target: &Target,
     snap: &SubmissionSnapshot,
@@ -368,7 +367,6 @@ pub fn decide(
         "not_deducted": not_deducted,
     });
     plan.replies[0].vars = vars.clone();
-    let _ = msg;
     for to in &snap.receipt_to {
         if !to.eq_ignore_ascii_case(&f.sender) {
             let mut r = Reply::new(to, "receipt", s.language, vars.clone());

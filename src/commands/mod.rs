@@ -363,7 +363,7 @@ pub fn decide(
         }
         Kind::Deduction => match snap {
             Snapshot::Submission { target, snapshot } => {
-                deduction::decide(f, s, msg, lists, target, snapshot, now, fresh)
+                deduction::decide(f, s, lists, target, snapshot, now, fresh)
             }
             _ => not_allowed(f, s, "submission", "trekkliste"),
         },
