@@ -85,11 +85,7 @@ fn reply(
 /// Why a report could not be taken, in the sender's language (a template
 /// with a `problem` key).
 fn refused(f: &Facts, s: &Settings, kind: &'static str, problem: &str, extra: Value) -> Plan {
-    let mut vars = json!({ "problem": problem });
-    if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
-        v.extend(e.clone());
-    }
-    reply(f, s, kind, Outcome::Rejected, "change-refused", vars)
+    super::refused(f, s, kind, "change-refused", problem, extra)
 }
 
 fn pending(f: &Facts, s: &Settings, kind: &'static str, change: PendingChange) -> Plan {

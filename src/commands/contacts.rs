@@ -11,16 +11,9 @@ use crate::store::import::duties;
 use postbud_core::classify::Keyword;
 use serde_json::{Value, json};
 
-fn refused(f: &Facts, s: &Settings, kind: &'static str, problem: &str, extra: Value) -> Plan {
-    let mut vars = json!({ "problem": problem, "employers": f.employers });
-    if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
-        v.extend(e.clone());
-    }
-    Plan::reply(
-        kind,
-        Outcome::Rejected,
-        Reply::new(&f.sender, "contact-refused", language(f, s), vars),
-    )
+fn refused(f: &Facts, s: &Settings, kind: &'static str, problem: &str, mut extra: Value) -> Plan {
+    extra["employers"] = json!(f.employers);
+    super::refused(f, s, kind, "contact-refused", problem, extra)
 }
 
 /// The employer a command is about: `arbeidsgiver:`/`orgnr:` or the only one.

@@ -94,21 +94,12 @@ pub struct SubmissionRecord {
 /// Attachments that are lists, and the organisation number and period the
 /// message names.
 pub fn target(f: &Facts, msg: &Incoming, files: &[Attached]) -> Target {
-    let subject_orgnr = msg
-        .subject
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .chain(std::iter::once(msg.subject.as_str()))
-        .find_map(|w| lists::check_orgnr(w).filter(|o| f.employers.iter().any(|e| &e.orgnr == o)));
     let column_orgnr = files
         .iter()
         .filter_map(|a| a.read.as_ref().ok())
         .flat_map(|s| s.lines.iter())
         .find_map(|l| l.orgnr.clone());
-    let employer = match (subject_orgnr.or(column_orgnr), f.employers.as_slice()) {
-        (Some(o), _) => f.employers.iter().find(|e| e.orgnr == o).cloned(),
-        (None, [only]) => Some(only.clone()),
-        _ => None,
-    };
+    let employer = f.employer_named(&msg.subject, column_orgnr).cloned();
     let Some(employer) = employer else {
         return Target::AskEmployer;
     };

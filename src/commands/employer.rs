@@ -5,7 +5,7 @@
 use super::activity::name_key;
 use super::changes::date;
 use super::deduction::PersonRef;
-use super::{EmployerBrief, Facts, Settings, language};
+use super::{Facts, Settings, language};
 use crate::plan::{Action, Outcome, Plan, Reply};
 use postbud_core::lists;
 use postbud_core::message::Incoming;
@@ -65,15 +65,7 @@ pub fn status(
     snap: &EmployerSnapshot,
 ) -> Plan {
     let lang = language(f, s);
-    let named = msg
-        .subject
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .find_map(|w| lists::check_orgnr(w).filter(|o| f.employers.iter().any(|e| &e.orgnr == o)));
-    let employer: Option<&EmployerBrief> = match (named, f.employers.as_slice()) {
-        (Some(o), _) => f.employers.iter().find(|e| e.orgnr == o),
-        (None, [only]) => Some(only),
-        _ => None,
-    };
+    let employer = f.employer_named(&msg.subject, None);
     let Some(employer) = employer else {
         return Plan::reply(
             "status",

@@ -54,6 +54,50 @@ pub struct Facts {
     pub employers: Vec<EmployerBrief>,
 }
 
+impl Facts {
+    /// The employer a message is about, among the sender's: the one whose
+    /// organisation number the subject (or else `fallback`, e.g. a column of
+    /// the list) names, or the only one. `None` when that leaves a choice.
+    pub fn employer_named(
+        &self,
+        subject: &str,
+        fallback: Option<String>,
+    ) -> Option<&EmployerBrief> {
+        let in_subject = subject
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .chain(std::iter::once(subject))
+            .find_map(|w| {
+                postbud_core::lists::check_orgnr(w)
+                    .filter(|o| self.employers.iter().any(|e| &e.orgnr == o))
+            });
+        match (in_subject.or(fallback), self.employers.as_slice()) {
+            (Some(o), _) => self.employers.iter().find(|e| e.orgnr == o),
+            (None, [only]) => Some(only),
+            _ => None,
+        }
+    }
+}
+
+/// A refusal: `template` with `problem` and `extra` as its values.
+pub fn refused(
+    f: &Facts,
+    s: &Settings,
+    kind: &'static str,
+    template: &'static str,
+    problem: &str,
+    extra: serde_json::Value,
+) -> Plan {
+    let mut vars = serde_json::json!({ "problem": problem });
+    if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
+        v.extend(e.clone());
+    }
+    Plan::reply(
+        kind,
+        Outcome::Rejected,
+        Reply::new(&f.sender, template, language(f, s), vars),
+    )
+}
+
 /// An employer, as its contacts see it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EmployerBrief {
