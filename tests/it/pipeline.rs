@@ -542,7 +542,28 @@ fn header_injection_from_the_subject_is_neutralised() {
     let r = &home.replies()[0];
     assert!(r.header("Bcc").is_none());
     assert!(!String::from_utf8_lossy(&r.raw).contains("\nBcc:"));
-    assert!(r.html.contains("&lt;") || !r.html.contains("<b>hei</b>"));
+}
+
+#[test]
+fn user_input_is_escaped_in_the_html_part() {
+    let home = Home::new("");
+    home.deliver(b"From: ola@example.no\r\nTo: post@forbund.example\r\nSubject: <b>hei</b> <script>x</script>\r\nMessage-ID: <html@example.no>\r\n\r\nhei\r\n");
+    home.run();
+    let r = &home.replies()[0];
+    assert!(
+        r.text.contains("«<b>hei</b> <script>x</script>»"),
+        "the text part quotes it as written"
+    );
+    assert!(
+        r.html.contains("&lt;b&gt;hei&lt;&#x2f;b&gt;") || r.html.contains("&lt;b&gt;hei&lt;/b&gt;"),
+        "{}",
+        r.html
+    );
+    assert!(
+        !r.html.contains("<script>") && !r.html.contains("<b>hei"),
+        "{}",
+        r.html
+    );
 }
 
 #[test]
