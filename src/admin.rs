@@ -1,63 +1,53 @@
-//! Admin commands on the register: quarantine list/show/retry, code verify,
-//! stats and backup. Each returns text to print; `main` prints it.
+//! What the office does from the command line: the quarantine, `code
+//! verify`, pending changes and their approval, stats and backups. Each
+//! returns text to print; `main` prints it. No SQL here: the store's
+//! functions, and decisions made by the same commands mail uses.
 
-use crate::commands::OsFresh;
-use crate::commands::code::{self, StoredCode, Verdict};
 use crate::pipeline::{self, Context};
-use crate::store::{Store, ts};
+use crate::store::apply::{self, Origin};
+use crate::store::reads::Reader;
+use crate::store::{Store, audit, codes, messages, stats};
 use anyhow::{Context as _, Result, bail};
-use chrono::{DateTime, Duration, Utc};
-use rusqlite::{OptionalExtension, params};
+use chrono::{DateTime, Utc};
+use postbud_commands::cmd::decision::Decision;
+use postbud_commands::codes::{Verdict, verify};
+use postbud_commands::plan::Outcome;
+use postbud_commands::{Command, Cx, Facts, Fresh, Register};
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// `postbud quarantine list`
 pub fn quarantine_list(store: &Store) -> Result<String> {
     let mut out = String::new();
-    let mut stmt = store.conn.prepare(
-        "SELECT id, handled_at, COALESCE(sender, ''), COALESCE(subject, ''), COALESCE(reason, '')
-         FROM messages WHERE outcome = 'quarantined' ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut n = 0;
-    for row in rows {
-        let (id, at, from, subject, reason) = row?;
-        n += 1;
+    let rows = messages::quarantined(&store.conn)?;
+    for q in &rows {
         let _ = writeln!(
             out,
-            "{id:>6}  {}  {from}  «{subject}»\n        {reason}",
-            &at[..at.len().min(19)]
+            "{:>6}  {}  {}  «{}»\n        {}",
+            q.row,
+            &q.at[..q.at.len().min(19)],
+            q.sender,
+            q.subject,
+            q.reason
         );
     }
-    if n == 0 {
+    if rows.is_empty() {
         out.push_str("the quarantine is empty\n");
     }
     Ok(out)
 }
 
+fn quarantined(store: &Store, id: i64) -> Result<(String, Vec<u8>)> {
+    messages::quarantined_one(&store.conn, id)?
+        .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))
+}
+
 /// `postbud quarantine show <id>`: the reason and the raw message.
 pub fn quarantine_show(store: &Store, id: i64) -> Result<String> {
-    let (reason, raw): (Option<String>, Option<Vec<u8>>) = store
-        .conn
-        .query_row(
-            "SELECT reason, raw FROM messages WHERE id = ?1 AND outcome = 'quarantined'",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))?;
+    let (reason, raw) = quarantined(store, id)?;
     Ok(format!(
-        "reason: {}\n\n{}",
-        reason.unwrap_or_default(),
-        String::from_utf8_lossy(&raw.unwrap_or_default())
+        "reason: {reason}\n\n{}",
+        String::from_utf8_lossy(&raw)
     ))
 }
 
@@ -68,28 +58,13 @@ pub fn quarantine_retry(
     ctx: &Context,
     id: i64,
     now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
 ) -> Result<String> {
-    let raw: Vec<u8> = store
-        .conn
-        .query_row(
-            "SELECT raw FROM messages WHERE id = ?1 AND outcome = 'quarantined'",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))?;
+    let (_, raw) = quarantined(store, id)?;
     let tx = store.conn.transaction()?;
-    let today = now.with_timezone(&ctx.settings.timezone).date_naive();
-    let read = pipeline::read(&ctx.settings, ctx.max_message_bytes, &raw, today);
-    let h = pipeline::handle_in_savepoint(
-        &tx,
-        ctx,
-        &format!("retry-{id}"),
-        &raw,
-        read,
-        now,
-        &mut OsFresh,
-    )?;
+    let read = postbud_commands::read(&ctx.settings, &raw, ctx.settings.today(now));
+    let h =
+        pipeline::handle_in_savepoint(&tx, ctx, &format!("retry-{id}"), &raw, read, now, fresh)?;
     tx.commit()?;
     Ok(match h.reason {
         Some(r) => format!("message {id} is still quarantined: {r}\n"),
@@ -115,17 +90,11 @@ pub fn code_verify(
     let tx = store
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let codes: Vec<StoredCode> = crate::store::live_codes(&tx, &address, "login", now)?
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
-    let ok = match code::verify(&codes, given, now) {
-        Verdict::Right(id) => {
-            tx.execute(
-                "UPDATE codes SET used_at = ?2 WHERE id = ?1",
-                params![id, ts(now)],
-            )?;
-            crate::store::audit(
+    let live = Reader(&tx).live_codes(&address, "login", now)?;
+    let ok = match verify(&live, given, now) {
+        Verdict::Right(code) => {
+            codes::used(&tx, code.id, now)?;
+            audit(
                 &tx,
                 now,
                 None,
@@ -138,7 +107,7 @@ pub fn code_verify(
             true
         }
         Verdict::Wrong(id) => {
-            crate::store::code_tried(&tx, id)?;
+            codes::tried(&tx, id)?;
             false
         }
         Verdict::NoCode => false,
@@ -149,72 +118,32 @@ pub fn code_verify(
 
 /// `postbud stats`: the last 24 hours, and what waits for an admin.
 pub fn stats(store: &Store, now: DateTime<Utc>) -> Result<String> {
-    let since = ts(now - Duration::hours(24));
-    let c = &store.conn;
+    let f = stats::last_day(&store.conn, now)?;
     let mut out = String::new();
     let _ = writeln!(out, "messages, last 24 hours:");
-    let mut stmt = c.prepare(
-        "SELECT outcome, COALESCE(kind, '-'), COALESCE(result, '-'), COUNT(*) FROM messages
-         WHERE handled_at >= ?1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-    )?;
-    let mut any = false;
-    for row in stmt.query_map([&since], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })? {
-        let (outcome, kind, result, n) = row?;
-        any = true;
+    for (outcome, kind, result, n) in &f.messages {
         let _ = writeln!(out, "  {n:>6}  {outcome:<12} {kind:<14} {result}");
     }
-    if !any {
+    if f.messages.is_empty() {
         let _ = writeln!(out, "  none");
     }
     let _ = writeln!(out, "outbox:");
-    let mut stmt = c.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY 1 ORDER BY 1")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (state, n) = row?;
+    for (state, n) in &f.outbox {
         let _ = writeln!(out, "  {n:>6}  {state}");
     }
-    let count = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
     let _ = writeln!(out, "waiting for an admin:");
-    let _ = writeln!(
-        out,
-        "  {:>6}  open tickets",
-        count("SELECT COUNT(*) FROM tickets WHERE status = 'open'")?
-    );
-    let _ = writeln!(
-        out,
-        "  {:>6}  quarantined messages",
-        count("SELECT COUNT(*) FROM messages WHERE outcome = 'quarantined'")?
-    );
-    let _ = writeln!(
-        out,
-        "  {:>6}  held (over the reply limit)",
-        count("SELECT COUNT(*) FROM messages WHERE outcome = 'held'")?
-    );
-    let _ = writeln!(
-        out,
-        "  {:>6}  replies failed or uncertain",
-        count("SELECT COUNT(*) FROM outbox WHERE state IN ('failed', 'unknown')")?
-    );
-    let _ = writeln!(
-        out,
-        "  {:>6}  bouncing addresses",
-        count("SELECT COUNT(*) FROM bounces")?
-    );
-    let mut stmt = c.prepare(
-        "SELECT ref, sender, subject, topic FROM tickets WHERE status = 'open' ORDER BY id DESC LIMIT 20",
-    )?;
-    let tickets: Vec<(String, String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    if !tickets.is_empty() {
+    for (n, what) in [
+        (f.open_tickets, "open tickets"),
+        (f.quarantined, "quarantined messages"),
+        (f.held, "held (over the reply limit)"),
+        (f.failed_or_unknown, "replies failed or uncertain"),
+        (f.bouncing, "bouncing addresses"),
+    ] {
+        let _ = writeln!(out, "  {n:>6}  {what}");
+    }
+    if !f.newest_tickets.is_empty() {
         let _ = writeln!(out, "open tickets (newest first):");
-        for (r, from, subject, topic) in tickets {
+        for (r, from, subject, topic) in &f.newest_tickets {
             let _ = writeln!(out, "  {r}  {from:<32} {topic:<12} «{subject}»");
         }
     }
@@ -238,15 +167,7 @@ pub fn backup(store: &Store, to: &Path) -> Result<()> {
 
 /// `postbud pending`: changes waiting for an admin.
 pub fn pending_list(store: &Store) -> Result<String> {
-    let mut stmt = store.conn.prepare(
-        "SELECT ref, kind, requested_by, created_at, summary FROM pending_changes
-         WHERE status = 'pending' ORDER BY id",
-    )?;
-    let rows: Vec<(String, String, String, String, String)> = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows = stats::pending(&store.conn)?;
     if rows.is_empty() {
         return Ok("nothing is waiting\n".into());
     }
@@ -262,8 +183,8 @@ pub fn pending_list(store: &Store) -> Result<String> {
 }
 
 /// `postbud approve <ref>` / `postbud reject <ref> [--why]`: decided as an
-/// admin's `GODKJENN` / `AVVIS` by mail would be; the replies it queues (to
-/// the requester, a new rep and the outgoing one) go out with the next run.
+/// admin's `GODKJENN` / `AVVIS` by mail would be; the mail it queues (to the
+/// requester, a new rep and the outgoing one) goes out with the next run.
 pub fn decide_pending(
     store: &mut Store,
     ctx: &Context,
@@ -271,34 +192,34 @@ pub fn decide_pending(
     approve: bool,
     why: Option<&str>,
     now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
 ) -> Result<String> {
-    use crate::commands::{Facts, decisions};
-    use postbud_core::classify::Keyword;
     let admin = ctx
         .admins
         .first()
         .cloned()
         .unwrap_or_else(|| ctx.settings.org_address.clone());
     let tx = store.conn.transaction()?;
-    let date = now
-        .with_timezone(&ctx.settings.timezone)
-        .date_naive()
-        .to_string();
-    let pending = crate::store::snapshot::pending(&tx, reference, &date)?;
-    let keyword = if approve {
-        Keyword::Godkjenn
-    } else {
-        Keyword::Avvis
-    };
-    let args = format!("{reference} {}", why.unwrap_or(""));
     let facts = Facts {
         sender: admin.clone(),
         is_admin: true,
         verified: true,
         ..Facts::default()
     };
-    let plan = decisions::decide(&facts, &ctx.settings, keyword, &args, pending.as_ref(), now);
-    if plan.result != crate::plan::Outcome::Ok {
+    let decision = Decision {
+        approve,
+        reference: reference.trim().to_uppercase(),
+        reason: why.map(str::to_string).filter(|w| !w.trim().is_empty()),
+    };
+    let pending = Reader(&tx).pending(&decision.reference, ctx.settings.today(now))?;
+    let mut cx = Cx {
+        facts: &facts,
+        settings: &ctx.settings,
+        now,
+        fresh,
+    };
+    let mut plan = Command::Decision(decision).decide(&Reader(&tx), &mut cx)?;
+    if plan.result != Outcome::Ok {
         bail!(
             "{reference}: {}",
             match &pending {
@@ -308,31 +229,19 @@ pub fn decide_pending(
         );
     }
     // The admin at the terminal needs no mail about what they just did.
-    let mut plan = plan;
     plan.replies.retain(|r| r.to != admin);
-    let msg = postbud_core::message::Incoming {
-        subject: format!("{} {reference}", keyword.name()),
-        ..Default::default()
-    };
-    let reference_owned = crate::store::next_ref(&tx, chrono::Datelike::year(&now))?;
-    let answered = crate::store::apply::Answered {
-        row: None,
-        msg: &msg,
-        sender: "cli",
-        reference: Some(&reference_owned),
-    };
-    let replies = crate::store::apply::apply(
+    let queued = apply::apply(
         &tx,
         &ctx.renderer,
-        &ctx.settings.org_address,
         &plan,
-        &answered,
+        Origin::Cli,
+        plan.reference.as_deref(),
         false,
         now,
     )?;
     tx.commit()?;
     Ok(format!(
-        "{reference} {}; {replies} messages queued (sent by the daemon or the next `postbud run --once`)\n",
+        "{reference} {}; {queued} messages queued (sent by the daemon or the next `postbud run --once`)\n",
         if approve {
             "approved and carried out"
         } else {

@@ -100,8 +100,10 @@ fn peak_mb() -> f64 {
 /// SPEC section 13: a 100,000-line xlsx read, validated and matched against
 /// a register of 500,000 people; calamine alone in the same run.
 fn deduction_list(dir: &std::path::Path, args: &Args) -> Result<()> {
-    use crate::commands::deduction::{self, Attached, Target};
-    use crate::commands::{EmployerBrief, Facts, OsFresh, Settings};
+    use crate::commands::cmd::submission::{Attached, Submission};
+    use crate::commands::decide::Decide;
+    use crate::commands::facts::EmployerBrief;
+    use crate::commands::{Cx, Facts};
     let home = dir.join("lists");
     let cfg = write_config(&home, args.batch, "[lists]\nallow_synthetic_ids = true\n")?;
     let mut store = Store::open(&cfg.register.path)?;
@@ -167,8 +169,9 @@ fn deduction_list(dir: &std::path::Path, args: &Args) -> Result<()> {
     }
     let calamine_secs = t.elapsed().as_secs_f64();
 
-    let settings = Settings::from_config(&cfg);
-    let today = chrono::Utc::now().date_naive();
+    let settings = cfg.settings();
+    let now = chrono::Utc::now();
+    let today = settings.today(now);
     let t = Instant::now();
     let attached = vec![Attached {
         read: postbud_core::lists::read("liste.xlsx", &bytes, &settings.list_limits, today),
@@ -190,17 +193,19 @@ fn deduction_list(dir: &std::path::Path, args: &Args) -> Result<()> {
         employers: vec![employer.clone()],
         ..Facts::default()
     };
-    let period = postbud_core::lists::period_from_subject("10/2026").context("period")?;
-    let snap = crate::store::snapshot::submission(&store.conn, 1, "2026-10", &attached)?;
-    let plan = deduction::decide(
-        &facts,
-        &settings,
-        &attached,
-        &Target::For { employer, period },
-        &snap,
-        chrono::Utc::now(),
-        &mut OsFresh,
-    );
+    let submission = Submission {
+        subject: "Trekkliste 10/2026".into(),
+        files: attached,
+    };
+    let mut fresh = crate::clock::Random::os();
+    let mut cx = Cx {
+        facts: &facts,
+        settings: &settings,
+        now,
+        fresh: &mut fresh,
+    };
+    let reads = submission.read(&crate::store::reads::Reader(&store.conn), &cx)?;
+    let plan = submission.decide(&mut cx, reads);
     let total = t.elapsed().as_secs_f64();
     let matched = plan.replies[0].vars["matched"].as_u64().unwrap_or(0);
     let not_deducted = plan.replies[0].vars["not_deducted"]
@@ -281,7 +286,15 @@ async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::C
     let ctx = Context::from_config(&cfg);
     let mut mailbox = AnyMailbox::open(&cfg)?;
     let t = Instant::now();
-    let handled = daemon::intake_all(&cfg, &ctx, &mut store, &mut mailbox).await?;
+    let handled = daemon::intake_all(
+        &cfg,
+        &ctx,
+        &mut store,
+        &mut mailbox,
+        &crate::clock::Clock::system(),
+        &mut crate::clock::Random::os(),
+    )
+    .await?;
     let secs = t.elapsed().as_secs_f64();
     let replies: i64 = store
         .conn

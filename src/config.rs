@@ -48,37 +48,7 @@ pub struct Organisation {
     pub timezone: String,
 }
 
-/// Languages a reply can be written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Nb,
-    Nn,
-    Da,
-    En,
-}
-
-impl Language {
-    /// The template directory name.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Nb => "nb",
-            Language::Nn => "nn",
-            Language::Da => "da",
-            Language::En => "en",
-        }
-    }
-    /// Parses "nb", "nn", "da", "en" (case-insensitive).
-    pub fn parse(s: &str) -> Option<Language> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "nb" | "no" => Some(Language::Nb),
-            "nn" => Some(Language::Nn),
-            "da" | "dk" => Some(Language::Da),
-            "en" => Some(Language::En),
-            _ => None,
-        }
-    }
-}
+pub use postbud_commands::facts::Language;
 
 fn default_language() -> Language {
     Language::Nb
@@ -335,6 +305,32 @@ fn s_retention() -> String {
 }
 
 impl Config {
+    /// The parts of the config decisions read.
+    pub fn settings(&self) -> postbud_commands::Settings {
+        postbud_commands::Settings {
+            org_name: self.organisation.name.clone(),
+            org_address: self.organisation.address.to_lowercase(),
+            language: self.organisation.language,
+            code_ttl_minutes: self.security.code_ttl_minutes,
+            max_replies_per_hour: self.security.max_replies_per_hour,
+            max_attachments: self.limits.max_attachments,
+            // Checked when the config was loaded.
+            timezone: self
+                .organisation
+                .timezone
+                .parse()
+                .unwrap_or(chrono_tz::Europe::Oslo),
+            trusted_authserv_id: self.security.trusted_authserv_id.clone(),
+            registration_secret: self.security.registration_secret.clone(),
+            list_limits: postbud_core::lists::Limits {
+                max_uncompressed_bytes: self.limits.max_uncompressed_bytes,
+                max_rows: self.limits.max_rows,
+                allow_synthetic_ids: self.lists.allow_synthetic_ids,
+            },
+            max_message_bytes: self.limits.max_message_bytes,
+        }
+    }
+
     /// Resolves a path from the config against `base_dir`.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
@@ -381,6 +377,9 @@ pub enum ConfigError {
     },
     #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
+    /// Templates that do not parse, each `file: line N: what`.
+    #[error("{}", .0.join("\n"))]
+    Templates(Vec<String>),
 }
 
 /// Where the config comes from: `--config FILE`, else `POSTBUD_CONFIG`, else

@@ -3,7 +3,7 @@
 //! with shutdown on SIGTERM after the batch in hand and systemd readiness
 //! and watchdog. No parsing and no SQL here beyond calling the library.
 
-use crate::commands::OsFresh;
+use crate::clock::Clock;
 use crate::config::{Config, MailboxKind, OutgoingKind};
 use crate::intake::imap::ImapMailbox;
 use crate::intake::maildir::MaildirMailbox;
@@ -14,6 +14,7 @@ use crate::outbox::{self, Drained, Envelope, SendError, Transport};
 use crate::pipeline::{self, Context, Handled};
 use crate::store::Store;
 use anyhow::{Context as _, Result};
+use postbud_commands::Fresh;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -160,7 +161,7 @@ impl Shutdown {
 
 /// `postbud run --once`: every message now in the mailbox, then everything
 /// queued that is due, then return.
-pub async fn run_once(cfg: &Config) -> Result<Report> {
+pub async fn run_once(cfg: &Config, clock: &Clock, fresh: &mut dyn Fresh) -> Result<Report> {
     let ctx = Context::from_config(cfg);
     let mut store = Store::open(&cfg.register.path)?;
     let mut mailbox = AnyMailbox::open(cfg)?;
@@ -174,10 +175,10 @@ pub async fn run_once(cfg: &Config) -> Result<Report> {
         }
         report
             .handled
-            .extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch).await?);
+            .extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch, clock, fresh).await?);
     }
     report.drained =
-        outbox::drain(&mut store.conn, &mut transport, chrono::Utc::now, || false).await?;
+        outbox::drain(&mut store.conn, &mut transport, || clock.now(), || false).await?;
     Ok(report)
 }
 
@@ -187,6 +188,8 @@ pub async fn intake_all(
     ctx: &Context,
     store: &mut Store,
     mailbox: &mut AnyMailbox,
+    clock: &Clock,
+    fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
     let mut handled = Vec::new();
     loop {
@@ -194,7 +197,7 @@ pub async fn intake_all(
         if batch.is_empty() {
             return Ok(handled);
         }
-        handled.extend(handle_and_settle(store, ctx, mailbox, &batch).await?);
+        handled.extend(handle_and_settle(store, ctx, mailbox, &batch, clock, fresh).await?);
     }
 }
 
@@ -203,8 +206,10 @@ async fn handle_and_settle(
     ctx: &Context,
     mailbox: &mut AnyMailbox,
     batch: &[Fetched],
+    clock: &Clock,
+    fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
-    let handled = pipeline::handle_batch(store, ctx, batch, chrono::Utc::now(), &mut OsFresh)?;
+    let handled = pipeline::handle_batch(store, ctx, batch, clock.now(), fresh)?;
     let moves: Vec<(String, Destination)> =
         handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
     mailbox.settle(&moves).await?;
@@ -215,8 +220,18 @@ async fn handle_and_settle(
 }
 
 /// `postbud run`: the daemon, until `shutdown`.
-pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
+pub async fn run(
+    cfg: &Config,
+    clock: &Clock,
+    fresh: &mut dyn Fresh,
+    shutdown: Shutdown,
+) -> Result<()> {
     let ctx = Context::from_config(cfg);
+    for problem in ctx.renderer.check() {
+        tracing::error!(
+            "template: {problem} (mail that needs it is quarantined until it is fixed)"
+        );
+    }
     let mut store = Store::open(&cfg.register.path)?;
     let mut mailbox = AnyMailbox::open(cfg)?;
     let wake_sender = Arc::new(Notify::new());
@@ -230,9 +245,12 @@ pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
         async move {
             loop {
                 let stop = shutdown.clone();
-                match outbox::drain(&mut conn, &mut transport, chrono::Utc::now, move || {
-                    stop.is_set()
-                })
+                match outbox::drain(
+                    &mut conn,
+                    &mut transport,
+                    || clock.now(),
+                    move || stop.is_set(),
+                )
                 .await
                 {
                     Ok(d) if d != Drained::default() => {
@@ -256,7 +274,16 @@ pub async fn run(cfg: &Config, shutdown: Shutdown) -> Result<()> {
     // Both loops run in this one task: the register is written from blocking
     // calls, so nothing is gained by threads, and neither loop needs `Send`.
     let intake = async {
-        intake_loop(cfg, &ctx, &mut store, &mut mailbox, &shutdown, &wake_sender).await;
+        intake_loop(
+            cfg,
+            &ctx,
+            &mut store,
+            &mut mailbox,
+            (clock, fresh),
+            &shutdown,
+            &wake_sender,
+        )
+        .await;
         wake_sender.notify_one();
     };
     tokio::join!(intake, sender);
@@ -269,6 +296,7 @@ async fn intake_loop(
     ctx: &Context,
     store: &mut Store,
     mailbox: &mut AnyMailbox,
+    (clock, fresh): (&Clock, &mut dyn Fresh),
     shutdown: &Shutdown,
     wake_sender: &Notify,
 ) {
@@ -308,7 +336,7 @@ async fn intake_loop(
             }
             continue;
         }
-        match handle_and_settle(store, ctx, mailbox, &batch).await {
+        match handle_and_settle(store, ctx, mailbox, &batch, clock, fresh).await {
             Ok(_) => wake_sender.notify_one(),
             Err(e) => {
                 tracing::error!("batch: {e:#}");

@@ -2,12 +2,14 @@
 //! under `./postbud-demo/`, one run, and a plain account of what each message
 //! was and what was answered.
 
+use crate::clock::Clock;
 use crate::config;
 use crate::daemon;
 use crate::intake::maildir;
 use crate::store::Store;
 use crate::store::import::{ImportKind, import};
 use anyhow::{Context as _, Result};
+use postbud_commands::Fresh;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -59,7 +61,7 @@ const MESSAGES: &[(&str, &[u8])] = &[
 ];
 
 /// Runs the demo in `dir` (normally `./postbud-demo`) and returns the account.
-pub async fn run(dir: &Path) -> Result<String> {
+pub async fn run(dir: &Path, clock: &Clock, fresh: &mut dyn Fresh) -> Result<String> {
     if dir.join(".postbud-demo").exists() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot clear `{}`", dir.display()))?;
@@ -79,7 +81,7 @@ pub async fn run(dir: &Path) -> Result<String> {
     let cfg = config::load(&cfg_path)?;
 
     let mut store = Store::open(&cfg.register.path)?;
-    let now = chrono::Utc::now();
+    let now = clock.now();
     for (kind, name, text) in [
         (ImportKind::Units, "units.csv", UNITS),
         (ImportKind::Employers, "employers.csv", EMPLOYERS),
@@ -95,7 +97,7 @@ pub async fn run(dir: &Path) -> Result<String> {
     for (_, raw) in MESSAGES {
         keys.push(maildir::deliver(&mail, raw)?);
     }
-    let report = daemon::run_once(&cfg).await?;
+    let report = daemon::run_once(&cfg, clock, fresh).await?;
 
     let store = Store::open(&cfg.register.path)?;
     let mut out = String::new();
@@ -128,13 +130,7 @@ pub async fn run(dir: &Path) -> Result<String> {
         };
         let _ = writeln!(out, "   -> {verdict}");
         if let Some(r) = &h.reference {
-            let mut stmt = store.conn.prepare(
-                "SELECT recipient, subject, raw, state FROM outbox WHERE ref = ?1 ORDER BY id",
-            )?;
-            let rows: Vec<(String, String, Vec<u8>, String)> = stmt
-                .query_map([r], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<Result<_, _>>()?;
-            for (to, subject, raw, state) in rows {
+            for (to, subject, raw, state) in crate::store::outbox::with_reference(&store.conn, r)? {
                 let _ = writeln!(out, "   reply to {to} ({state}): {subject}");
                 let text = mail_parser::MessageParser::default()
                     .parse(&raw)

@@ -1,39 +1,49 @@
 //! postbud: a membership register run by email.
 //!
 //! # Layout
+//! A message goes intake → read (pure) → decide (pure) → apply (one
+//! transaction) → outbox → sender.
 //! - [`config`]: the TOML configuration, errors naming file, line and key.
 //! - [`intake`]: the `Mailbox` trait; Maildir and IMAP: raw bytes in, moves out.
-//! - `postbud_core` (crates/core, re-exported as [`core`]): the pure parts:
-//!   message parsing, classification, registration strings, deduction lists.
-//! - [`commands`]: one pure `decide` per command or workflow, the snapshots
-//!   they read, trust, and the dispatcher.
-//! - [`plan`]: what handling a message does, as data.
-//! - [`store`]: the SQLite register: migrations, facts for `decide`, `apply`.
-//! - [`render`]: templates to text and HTML, reply headers (SPEC section 9).
-//! - [`pipeline`]: a batch of messages in one transaction, a savepoint each.
-//! - [`daemon`]: the intake loop and the sender task; shutdown; systemd.
-//! - [`admin`]: quarantine, code verify, pending/approve/reject, stats,
-//!   backup for the CLI.
-//! - [`demo`]: `postbud demo`; [`bench`]: `postbud bench`.
+//! - `postbud_core` (crates/core, re-exported as [`core`]): the pure reading
+//!   of mail: parsing, classification, trust, registration strings,
+//!   deduction lists.
+//! - `postbud_commands` (crates/commands, re-exported as [`commands`]): the
+//!   pure decisions: the `Command` enum with its rules, one file per
+//!   command, and the `Plan` they make.
+//! - [`pipeline`]: a batch of messages through the stages, in one
+//!   transaction with a savepoint each.
+//! - [`store`]: the SQLite register; all SQL: migrations, sender facts, the
+//!   `Register` queries commands read, applying a plan, messages, codes,
+//!   pending changes, the outbox, stats, imports.
+//! - [`render`]: templates to text and HTML, attachments, mail headers
+//!   (SPEC section 9).
+//! - [`sheets`]: .xlsx workbooks from a plan's tables; [`pdf`]: the layout
+//!   engine for letters; [`letters`]: the letters themselves.
 //! - [`outbox`]: the `Transport` trait; SMTP and file; the sender loop.
-//! - [`tls`]: the rustls client config shared by IMAP and SMTP (ring, private CA).
-//! - [`letters`]: the PDF letter a new rep hands to the employer; pure.
-//! - [`sheets`]: .xlsx attachments (member, peer and problem lists); pure.
+//! - [`daemon`]: the intake loop and the sender task; shutdown; systemd.
+//! - [`clock`]: the one clock and source of randomness, pinned in tests.
+//! - [`admin`]: the office's command-line work: quarantine, code verify,
+//!   pending changes, stats, backup; [`error`]: exit statuses.
+//! - [`tls`]: the rustls client config shared by IMAP and SMTP.
+//! - [`demo`]: `postbud demo`; [`bench`]: `postbud bench`.
 
 pub mod admin;
 pub mod bench;
-pub mod commands;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod error;
 pub mod intake;
 pub mod letters;
 pub mod outbox;
+pub mod pdf;
 pub mod pipeline;
-pub mod plan;
 pub mod render;
 pub mod sheets;
 pub mod store;
 pub mod tls;
 
+pub use postbud_commands as commands;
 pub use postbud_core as core;

@@ -1,9 +1,12 @@
 //! The `postbud` command: parses the command line, starts logging, loads the
-//! config and calls into the library. Errors are printed here, with exit
-//! codes: 1 for a failed command, 2 for a bad config or usage.
+//! config and calls into the library. Errors are printed here, with the
+//! exit statuses of `postbud::error` (1 a command that said no, 2 the config
+//! or usage, 3 the register).
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use postbud::clock::{Clock, Random};
+use postbud::error::{Error, Result};
 use postbud::store::Store;
 use postbud::store::import::{ImportKind, import, read_file};
 use postbud::{admin, config, daemon, demo, pipeline};
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
     // A closed stdout (`postbud stats | head`) ends the process quietly, as
     // for any Unix tool, instead of a panic in println!.
     // SAFETY: called before any thread is started; SIG_DFL is always valid.
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
@@ -114,26 +118,33 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(code) => code,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("postbud: {e:#}");
-            if e.downcast_ref::<config::ConfigError>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            eprintln!("postbud: {e}");
+            e.exit_code()
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
+/// Opens the register, every failure a register error (exit status 3).
+fn open(cfg: &config::Config) -> Result<Store> {
+    Store::open(&cfg.register.path).map_err(Error::register)
+}
+
+async fn run(cli: Cli) -> Result<()> {
     let load = || config::load(&config::locate(cli.config.as_deref()));
-    let now = chrono::Utc::now();
+    let clock = Clock::from_env()?;
+    let mut fresh = Random::from_env()?;
+    let now = clock.now();
     match cli.command {
-        Command::Demo { dir } => print!("{}", demo::run(&dir).await?),
+        Command::Demo { dir } => print!("{}", demo::run(&dir, &clock, &mut fresh).await?),
         Command::Bench(args) => postbud::bench::run(args).await?,
         Command::CheckConfig => {
             let cfg = load()?;
+            let problems = pipeline::Context::from_config(&cfg).renderer.check();
+            if !problems.is_empty() {
+                return Err(Error::Config(config::ConfigError::Templates(problems)));
+            }
             println!("{} is valid", cfg.source.display());
             println!(
                 "  organisation  {} <{}>",
@@ -154,7 +165,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { once } => {
             let cfg = load()?;
             if once {
-                let r = daemon::run_once(&cfg).await?;
+                let r = daemon::run_once(&cfg, &clock, &mut fresh).await?;
                 println!(
                     "handled {} messages; sent {} replies ({} to retry, {} failed)",
                     r.handled.len(),
@@ -165,13 +176,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 let shutdown = daemon::Shutdown::default();
                 shutdown.on_signals();
-                daemon::run(&cfg, shutdown).await?;
+                daemon::run(&cfg, &clock, &mut fresh, shutdown).await?;
             }
         }
         Command::Import { kind, file } => {
             let cfg = load()?;
             let text = read_file(&file)?;
-            let mut store = Store::open(&cfg.register.path)?;
+            let mut store = open(&cfg)?;
             let bar = indicatif::ProgressBar::new(0);
             let n = import(
                 &mut store.conn,
@@ -191,33 +202,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             action: CodeAction::Verify { address, code },
         } => {
             let cfg = load()?;
-            let mut store = Store::open(&cfg.register.path)?;
-            if admin::code_verify(&mut store, &address, &code, now)? {
+            let mut store = open(&cfg)?;
+            if admin::code_verify(&mut store, &address, &code, now).map_err(Error::register)? {
                 println!("ok");
             } else {
-                println!("wrong, used or expired code");
-                return Ok(ExitCode::FAILURE);
+                return Err(Error::No("wrong, used or expired code".into()));
             }
         }
         Command::Quarantine { action } => {
             let cfg = load()?;
-            let mut store = Store::open(&cfg.register.path)?;
+            let mut store = open(&cfg)?;
             let out = match action {
                 QuarantineAction::List => admin::quarantine_list(&store)?,
                 QuarantineAction::Show { id } => admin::quarantine_show(&store, id)?,
                 QuarantineAction::Retry { id } => {
                     let ctx = pipeline::Context::from_config(&cfg);
-                    admin::quarantine_retry(&mut store, &ctx, id, now)?
+                    admin::quarantine_retry(&mut store, &ctx, id, now, &mut fresh)?
                 }
             };
             print!("{out}");
         }
         Command::Pending => {
             let cfg = load()?;
-            print!(
-                "{}",
-                admin::pending_list(&Store::open(&cfg.register.path)?)?
-            );
+            print!("{}", admin::pending_list(&open(&cfg)?)?);
         }
         command @ (Command::Approve { .. } | Command::Reject { .. }) => {
             let (reference, approve, why) = match command {
@@ -226,26 +233,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 _ => unreachable!("matched above"),
             };
             let cfg = load()?;
-            let mut store = Store::open(&cfg.register.path)?;
+            let mut store = open(&cfg)?;
             let ctx = pipeline::Context::from_config(&cfg);
             print!(
                 "{}",
-                admin::decide_pending(&mut store, &ctx, &reference, approve, why.as_deref(), now)?
+                admin::decide_pending(
+                    &mut store,
+                    &ctx,
+                    &reference,
+                    approve,
+                    why.as_deref(),
+                    now,
+                    &mut fresh
+                )?
             );
         }
         Command::Backup { file } => {
             let cfg = load()?;
-            let store = Store::open(&cfg.register.path)?;
+            let store = open(&cfg)?;
             admin::backup(&store, &file).context("backup")?;
             println!("backup written to {}", file.display());
         }
         Command::Stats => {
             let cfg = load()?;
-            let store = Store::open(&cfg.register.path)?;
+            let store = open(&cfg)?;
             print!("{}", admin::stats(&store, now)?);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn describe_mailbox(cfg: &config::Config) -> String {

@@ -5,18 +5,8 @@
 pub mod file;
 pub mod smtp;
 
-/// One message to hand to a transport.
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    /// Outbox row id (the file transport names its files by it).
-    pub id: i64,
-    /// MAIL FROM.
-    pub from: String,
-    /// RCPT TO.
-    pub to: Vec<String>,
-    /// The complete RFC 5322 message.
-    pub raw: Vec<u8>,
-}
+/// One message to hand to a transport: an outbox row.
+pub use crate::store::outbox::Queued as Envelope;
 
 /// Why a send failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,19 +34,12 @@ pub trait Transport {
     }
 }
 
-use crate::store::ts;
+use crate::store::outbox::{self as rows, Delivery, Recorded};
 use anyhow::Result;
-use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, params};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
 
-/// A row is given up (failed) after this many temporary failures.
-pub const MAX_ATTEMPTS: i64 = 12;
-
-/// Wait before retry `attempt` (1-based): 1 min doubling, at most 4 hours.
-pub fn backoff(attempt: i64) -> Duration {
-    let minutes = 1i64 << attempt.clamp(1, 9).saturating_sub(1);
-    Duration::minutes(minutes.min(240))
-}
+pub use crate::store::outbox::{MAX_ATTEMPTS, backoff};
 
 /// What a drain did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -70,22 +53,9 @@ pub struct Drained {
 /// where it cannot tell, they become `unknown` (never sent again, shown to
 /// admins). Returns how many rows were looked at.
 pub fn recover(conn: &Connection, transport: &impl Transport) -> Result<usize> {
-    let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM outbox WHERE state = 'sending'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = rows::left_sending(conn)?;
     for id in &ids {
-        let state = match transport.was_delivered(*id) {
-            Some(true) => "sent",
-            Some(false) => "queued",
-            None => "unknown",
-        };
-        conn.execute(
-            "UPDATE outbox SET state = ?2, last_error = CASE WHEN ?2 = 'unknown'
-                 THEN 'interrupted while sending: may or may not have been delivered' ELSE last_error END
-             WHERE id = ?1",
-            params![id, state],
-        )?;
+        rows::recovered(conn, *id, transport.was_delivered(*id))?;
     }
     Ok(ids.len())
 }
@@ -113,28 +83,22 @@ pub async fn drain<T: Transport>(
         let round = (|| -> Result<Vec<Envelope>> {
             let tx = conn.transaction()?;
             for (id, result) in finished.drain(..) {
-                record(&tx, id, result, t, &mut done)?;
+                let delivery = match result {
+                    Ok(()) => Delivery::Sent,
+                    Err(SendError::Temporary(e)) => Delivery::Retry(e),
+                    Err(SendError::Permanent(e)) => Delivery::Failed(e),
+                };
+                match rows::record(&tx, id, delivery, t)? {
+                    Recorded::Sent => done.sent += 1,
+                    Recorded::Retry => done.retry += 1,
+                    Recorded::Failed => done.failed += 1,
+                }
             }
             let mut picked = Vec::new();
             if !stop() && !idle.is_empty() {
-                let mut q = tx.prepare_cached(
-                    "SELECT id, mail_from, recipient, raw FROM outbox
-                     WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
-                )?;
-                picked = q
-                    .query_map(rusqlite::params![ts(t), idle.len() as i64], |r| {
-                        Ok(Envelope {
-                            id: r.get(0)?,
-                            from: r.get(1)?,
-                            to: vec![r.get(2)?],
-                            raw: r.get(3)?,
-                        })
-                    })?
-                    .collect::<Result<_, _>>()?;
-                drop(q);
+                picked = rows::due(&tx, t, idle.len())?;
                 for env in &picked {
-                    tx.prepare_cached("UPDATE outbox SET state = 'sending' WHERE id = ?1")?
-                        .execute([env.id])?;
+                    rows::mark_sending(&tx, env.id)?;
                 }
             }
             tx.commit()?;
@@ -177,58 +141,11 @@ pub async fn drain<T: Transport>(
     outcome
 }
 
-fn record(
-    conn: &Connection,
-    id: i64,
-    result: Result<(), SendError>,
-    now: DateTime<Utc>,
-    done: &mut Drained,
-) -> Result<()> {
-    match result {
-        Ok(()) => {
-            done.sent += 1;
-            conn.execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1,
-                     raw = CASE WHEN secret = 1 THEN CAST('(sent; removed because it held a code)' AS BLOB) ELSE raw END
-                 WHERE id = ?1",
-                params![id, ts(now)],
-            )?;
-        }
-        Err(SendError::Permanent(e)) => {
-            done.failed += 1;
-            conn.execute(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                params![id, e],
-            )?;
-        }
-        Err(SendError::Temporary(e)) => {
-            let attempts: i64 =
-                conn.query_row("SELECT attempts + 1 FROM outbox WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
-            if attempts >= MAX_ATTEMPTS {
-                done.failed += 1;
-                conn.execute(
-                    "UPDATE outbox SET state = 'failed', attempts = ?2, last_error = ?3 WHERE id = ?1",
-                    params![id, attempts, format!("gave up after {attempts} tries: {e}")],
-                )?;
-            } else {
-                done.retry += 1;
-                conn.execute(
-                    "UPDATE outbox SET state = 'queued', attempts = ?2, last_error = ?3, next_attempt_at = ?4
-                     WHERE id = ?1",
-                    params![id, attempts, e, ts(now + backoff(attempts))],
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
+    use rusqlite::params;
 
     /// Answers each send from a script, and remembers what it was handed.
     struct Scripted {
@@ -335,7 +252,7 @@ mod tests {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(next, ts(now() + backoff(1)));
+        assert_eq!(next, crate::store::ts(now() + backoff(1)));
         // Not due yet: a second drain now hands over nothing.
         let (t, handed) = scripted(vec![]);
         assert_eq!(run(&mut store, t), Drained::default());

@@ -1,38 +1,70 @@
-//! Carrying out a `Plan` in the caller's transaction: register changes, audit
-//! rows and rendered replies in the outbox, together or not at all.
+//! Carrying out a [`Plan`] in the caller's transaction: register changes,
+//! audit rows and rendered mail in the outbox, together or not at all. A
+//! plan comes from an [`Origin`]: a message (its replies answer it), an
+//! admin at the command line, or a scheduled job (their mail answers
+//! nothing and is marked `Auto-Submitted: auto-generated`).
 
-use super::{audit, next_ref, ts};
-use crate::plan::{Action, Plan};
+use super::{audit, codes, next_ref, outbox, pending, ts};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Utc};
+use postbud_commands::plan::{Action, Plan};
 use postbud_core::message::Incoming;
 use rusqlite::{Connection, params};
 
-/// The message a plan answers, as recorded.
-pub struct Answered<'a> {
-    /// messages.id (`None` for an admin's command from the command line)
-    pub row: Option<i64>,
-    pub msg: &'a Incoming,
-    pub sender: &'a str,
-    /// The reference given to the message, if it is answered or recorded
-    /// under one.
-    pub reference: Option<&'a str>,
+/// Where a plan comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A message handled now: its row, what it said, who sent it.
+    Message {
+        row: i64,
+        msg: &'a Incoming,
+        sender: &'a str,
+    },
+    /// An admin at the command line.
+    Cli,
+    /// A scheduled job, by name.
+    Job { name: &'a str },
 }
 
-/// Applies `plan`; returns the number of replies queued. `hold_replies`
-/// drops the replies (over the hourly limit).
+impl Origin<'_> {
+    /// The message row, for audit rows and the records a plan writes.
+    pub fn row(&self) -> Option<i64> {
+        match self {
+            Origin::Message { row, .. } => Some(*row),
+            Origin::Cli | Origin::Job { .. } => None,
+        }
+    }
+
+    /// Who acted, as the audit log and pending changes record it.
+    pub fn actor(&self) -> String {
+        match self {
+            Origin::Message { sender, .. } => sender.to_string(),
+            Origin::Cli => "cli".into(),
+            Origin::Job { name } => format!("job:{name}"),
+        }
+    }
+}
+
+/// Applies `plan` under `reference` (the message's, or one given to the
+/// CLI's or a job's run); returns the number of mails queued.
+/// `hold_replies` drops the replies (over the hourly limit).
 pub fn apply(
     conn: &Connection,
     renderer: &Renderer,
-    org_address: &str,
     plan: &Plan,
-    m: &Answered<'_>,
+    origin: Origin<'_>,
+    reference: Option<&str>,
     hold_replies: bool,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let r = m.reference;
-    // References given to pending changes, for the replies to quote.
+    let r = reference;
+    let row = origin.row();
+    let actor = origin.actor();
+    let actor = actor.as_str();
+    // References of pending changes, for the replies to quote. The first
+    // pending change is the reference of the message: one reference per
+    // reply (SPEC section 9).
     let mut pending_refs: Vec<String> = Vec::new();
     for action in &plan.actions {
         match action {
@@ -41,11 +73,12 @@ pub fn apply(
                 subject,
                 body,
             } => {
-                conn.prepare_cached("INSERT INTO tickets (ref, message_id, sender, subject, body, topic, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
-                    params![r, m.row, m.sender, subject, body, topic, ts(now)],
-                )?;
-                audit(conn, now, m.row, m.sender, "open", "ticket", r, Some(topic))?;
+                conn.prepare_cached(
+                    "INSERT INTO tickets (ref, message_id, sender, subject, body, topic, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![r, row, actor, subject, body, topic, ts(now)])?;
+                audit(conn, now, row, actor, "open", "ticket", r, Some(topic))?;
             }
             Action::IssueCode {
                 email,
@@ -55,31 +88,30 @@ pub fn apply(
                 expires_at,
                 for_this_message,
             } => {
-                let payload = for_this_message.then_some(m.row).flatten();
-                conn.prepare_cached(
-                    "INSERT INTO codes (email, purpose, salt, hash, created_at, expires_at, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
+                let message = for_this_message.then_some(row).flatten();
+                codes::issue(
+                    conn,
                     email,
                     purpose.as_str(),
                     salt,
                     hash,
-                    ts(now),
-                    ts(*expires_at),
-                    payload
-                ])?;
+                    *expires_at,
+                    message,
+                    now,
+                )?;
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "issue",
                     "code",
                     Some(email),
                     Some(purpose.as_str()),
                 )?;
             }
+            Action::UseCode { id } => codes::used(conn, *id, now)?,
+            Action::WrongCode { id } => codes::tried(conn, *id)?,
             Action::NeutralReplied { email, day } => {
                 conn.prepare_cached(
                     "INSERT OR IGNORE INTO neutral_replies (email, day) VALUES (?1, ?2)",
@@ -88,37 +120,25 @@ pub fn apply(
             }
             Action::MarkBouncing { emails } => {
                 for e in emails {
-                    conn.prepare_cached("INSERT INTO bounces (email, first_at, last_at) VALUES (?1, ?2, ?2)
-                         ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1")?.execute(
-                        params![e, ts(now)],
-                    )?;
-                    audit(
-                        conn,
-                        now,
-                        m.row,
-                        m.sender,
-                        "bounce",
-                        "address",
-                        Some(e),
-                        None,
-                    )?;
+                    conn.prepare_cached(
+                        "INSERT INTO bounces (email, first_at, last_at) VALUES (?1, ?2, ?2)
+                         ON CONFLICT(email) DO UPDATE SET last_at = excluded.last_at, count = count + 1",
+                    )?
+                    .execute(params![e, ts(now)])?;
+                    audit(conn, now, row, actor, "bounce", "address", Some(e), None)?;
                 }
-            }
-            Action::UseCode { id } => {
-                conn.prepare_cached("UPDATE codes SET used_at = ?2 WHERE id = ?1")?
-                    .execute(params![id, ts(now)])?;
             }
             Action::RecordActivity { peer_id, year } => {
                 conn.prepare_cached(
                     "INSERT OR IGNORE INTO peer_activity (peer_id, year, registered_at, message_id)
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
-                .execute(params![peer_id, year, ts(now), m.row])?;
+                .execute(params![peer_id, year, ts(now), row])?;
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "activity",
                     "peer",
                     Some(&peer_id.to_string()),
@@ -126,12 +146,12 @@ pub fn apply(
                 )?;
             }
             Action::RegisterPeer(p) => {
-                let peer_no = super::changes::register_peer(conn, p, now)?;
+                let peer_no = pending::register_peer(conn, p, now)?;
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "register",
                     "peer",
                     Some(&peer_no),
@@ -139,27 +159,18 @@ pub fn apply(
                 )?;
             }
             Action::Pending(change) => {
-                let reference = next_ref(conn, now.year())?;
-                conn.prepare_cached(
-                    "INSERT INTO pending_changes (ref, kind, requested_by, message_id, summary, payload, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    reference,
-                    change.kind,
-                    m.sender,
-                    m.row,
-                    change.summary,
-                    change.payload.to_string(),
-                    ts(now)
-                ])?;
+                let reference = match r {
+                    Some(r) if pending_refs.is_empty() => r.to_string(),
+                    _ => next_ref(conn, now.year())?,
+                };
+                pending::record(conn, &reference, actor, row, change, now)?;
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "request",
-                    change.kind,
+                    change.change.kind(),
                     Some(&reference),
                     Some(&change.summary),
                 )?;
@@ -197,8 +208,8 @@ pub fn apply(
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     what,
                     "contact",
                     Some(email),
@@ -218,12 +229,12 @@ pub fn apply(
                      ON CONFLICT(employer_id, period, person_id) DO UPDATE SET status = excluded.status,
                          comment = excluded.comment, answered_by = excluded.answered_by, answered_at = excluded.answered_at",
                 )?
-                .execute(params![employer_id, period, person_id, status, comment, m.sender, ts(now)])?;
+                .execute(params![employer_id, period, person_id, status, comment, actor, ts(now)])?;
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "status",
                     "not-deducted",
                     Some(&person_id.to_string()),
@@ -239,140 +250,161 @@ pub fn apply(
                 audit(
                     conn,
                     now,
-                    m.row,
-                    m.sender,
+                    row,
+                    actor,
                     "accept",
                     "declaration",
                     Some(email),
                     None,
                 )?;
             }
-            Action::Submission(rec) => {
-                conn.prepare_cached(
-                    "INSERT INTO submissions (ref, employer_id, period, sender, message_id, status, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'processed', ?6)",
-                )?
-                .execute(params![r, rec.employer_id, rec.period, m.sender, m.row, ts(now)])?;
-                let submission = conn.last_insert_rowid();
-                for file in &rec.files {
-                    let first: Option<i64> = if file.counted {
-                        None
-                    } else {
-                        conn.prepare_cached(
-                            "SELECT MIN(id) FROM submission_files WHERE employer_id = ?1 AND period = ?2 AND sha256 = ?3",
-                        )?
-                        .query_row(params![rec.employer_id, rec.period, file.sha256], |r| r.get(0))?
-                    };
-                    conn.prepare_cached(
-                        "INSERT INTO submission_files (submission_id, employer_id, period, name, kind, sha256, size,
-                                                       lines, amount_ore, duplicate_of, received_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )?
-                    .execute(params![
-                        submission,
-                        rec.employer_id,
-                        rec.period,
-                        file.name,
-                        file.kind,
-                        file.sha256,
-                        file.size as i64,
-                        file.lines.len() as i64,
-                        file.amount,
-                        first,
-                        ts(now)
-                    ])?;
-                    let file_id = conn.last_insert_rowid();
-                    let mut insert = conn.prepare_cached(
-                        "INSERT INTO submission_lines (file_id, line, national_id, person_id, amount_ore, problem)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?;
-                    for l in &file.lines {
-                        insert.execute(params![
-                            file_id,
-                            l.line as i64,
-                            l.national_id,
-                            l.person_id,
-                            l.amount,
-                            l.problem
-                        ])?;
-                    }
-                }
-                audit(
-                    conn,
-                    now,
-                    m.row,
-                    m.sender,
-                    "submit",
-                    "submission",
-                    r,
-                    Some(&rec.period),
-                )?;
-            }
+            Action::Submission(rec) => submission(conn, rec, r, row, actor, now)?,
             Action::Decide {
                 pending_id,
                 approve,
                 reason,
-            } => {
-                super::changes::decide(
-                    conn,
-                    *pending_id,
-                    *approve,
-                    reason.as_deref(),
-                    m.sender,
-                    m.row,
-                    now,
-                )?;
-            }
+            } => pending::settle(
+                conn,
+                *pending_id,
+                *approve,
+                reason.as_deref(),
+                actor,
+                row,
+                now,
+            )?,
         }
     }
     if hold_replies {
         return Ok(0);
     }
-    let domain = org_address.rsplit('@').next().unwrap_or("postbud.invalid");
+    let domain = renderer
+        .org_address()
+        .rsplit('@')
+        .next()
+        .unwrap_or("postbud.invalid")
+        .to_string();
+    let reference = r.unwrap_or("PB-0000-000000");
     for (i, reply) in plan.replies.iter().enumerate() {
-        let reference = r.unwrap_or("PB-0000-000000");
         let mut vars = reply.vars.clone();
         if let Some(v) = vars.as_object_mut() {
             v.insert("pending_refs".into(), pending_refs.clone().into());
         }
-        let (text, html) = renderer.render(reply.language, reply.template, reference, &vars)?;
+        let rendered = renderer.render(reply.language, reply.template, reference, &vars)?;
+        let attachments = reply
+            .attachments
+            .iter()
+            .map(|a| renderer.attachment(a))
+            .collect::<Result<Vec<_>>>()?;
         let message_id = format!(
-            "{}.{}.{}@{}",
+            "{}.{}.{}@{domain}",
             reference.to_lowercase(),
             i + 1,
-            m.row.unwrap_or(0),
-            domain
+            row.unwrap_or(0),
         );
+        // Mail to anyone but the sender (a receipt's copy, the people a
+        // decision concerns) answers nothing they wrote.
+        let answered = match origin {
+            Origin::Message { msg, sender, .. } if reply.to.eq_ignore_ascii_case(sender) => {
+                Some(msg)
+            }
+            _ => None,
+        };
         let headers = Headers {
             to: &reply.to,
-            their_subject: &m.msg.subject,
+            answered,
             reference,
-            in_reply_to: m.msg.message_id.as_deref(),
-            references: &m.msg.references,
             message_id: &message_id,
             kind: plan.kind,
             result: plan.result.as_str(),
-            auto_submitted: "auto-replied",
             date: now,
         };
-        let (subject, raw) = renderer.build(&headers, &text, &html, &reply.attachments)?;
-        conn.prepare_cached("INSERT INTO outbox (message_id, ref, kind, result, recipient, mail_from, rfc_message_id,
-                                 subject, raw, next_attempt_at, created_at, secret)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)")?.execute(
-            params![
-                m.row,
+        let (subject, raw) = renderer.build(&headers, &rendered, &attachments)?;
+        outbox::enqueue(
+            conn,
+            &outbox::Outgoing {
+                message: row,
                 reference,
-                plan.kind,
-                plan.result.as_str(),
-                reply.to,
-                org_address,
-                message_id,
-                subject,
-                raw,
-                ts(now),
-                reply.secret,
-            ],
+                kind: plan.kind,
+                result: plan.result.as_str(),
+                recipient: &reply.to,
+                mail_from: renderer.org_address(),
+                rfc_message_id: &message_id,
+                subject: &subject,
+                raw: &raw,
+                secret: reply.secret,
+            },
+            now,
         )?;
     }
     Ok(plan.replies.len())
+}
+
+/// A deduction-list submission, its files and lines.
+fn submission(
+    conn: &Connection,
+    rec: &postbud_commands::plan::SubmissionRecord,
+    r: Option<&str>,
+    row: Option<i64>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO submissions (ref, employer_id, period, sender, message_id, status, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'processed', ?6)",
+    )?
+    .execute(params![r, rec.employer_id, rec.period, actor, row, ts(now)])?;
+    let submission = conn.last_insert_rowid();
+    for file in &rec.files {
+        let first: Option<i64> = if file.counted {
+            None
+        } else {
+            conn.prepare_cached(
+                "SELECT MIN(id) FROM submission_files WHERE employer_id = ?1 AND period = ?2 AND sha256 = ?3",
+            )?
+            .query_row(params![rec.employer_id, rec.period, file.sha256], |r| r.get(0))?
+        };
+        conn.prepare_cached(
+            "INSERT INTO submission_files (submission_id, employer_id, period, name, kind, sha256, size,
+                                           lines, amount_ore, duplicate_of, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            submission,
+            rec.employer_id,
+            rec.period,
+            file.name,
+            file.kind,
+            file.sha256,
+            file.size as i64,
+            file.lines.len() as i64,
+            file.amount,
+            first,
+            ts(now)
+        ])?;
+        let file_id = conn.last_insert_rowid();
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO submission_lines (file_id, line, national_id, person_id, amount_ore, problem)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for l in &file.lines {
+            insert.execute(params![
+                file_id,
+                l.line as i64,
+                l.national_id,
+                l.person_id,
+                l.amount,
+                l.problem
+            ])?;
+        }
+    }
+    audit(
+        conn,
+        now,
+        row,
+        actor,
+        "submit",
+        "submission",
+        r,
+        Some(&rec.period),
+    )
 }

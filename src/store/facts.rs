@@ -1,10 +1,9 @@
-//! Snapshots for `decide`: what the register knows about a sender, read in the
-//! message's transaction.
+//! What the register knows about a sender ([`Facts`]), read in the
+//! message's transaction before deciding.
 
-use crate::commands::{EmployerBrief, Facts, Person, Scope, Settings};
-use crate::config::Language;
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
+use postbud_commands::facts::{EmployerBrief, Facts, Language, Person, Scope, Settings};
 use rusqlite::{Connection, params};
 
 /// Reads the facts about `sender` (lower-cased) as of `now`, in one query.
@@ -16,10 +15,7 @@ pub fn sender(
     now: DateTime<Utc>,
 ) -> Result<Facts> {
     let hour_ago = super::ts(now - Duration::hours(1));
-    let today = now
-        .with_timezone(&s.timezone)
-        .format("%Y-%m-%d")
-        .to_string();
+    let today = s.today(now).to_string();
     let mut stmt = conn.prepare_cached(
         "SELECT p.id, p.name, p.language,
             EXISTS (SELECT 1 FROM roles WHERE email = ?1 AND role <> 'admin'
@@ -34,7 +30,7 @@ pub fn sender(
                     AND (valid_to IS NULL OR valid_to = '' OR valid_to >= ?3))
          FROM (SELECT 1) LEFT JOIN addresses a ON a.email = ?1 LEFT JOIN people p ON p.id = a.person_id",
     )?;
-    let date = now.with_timezone(&s.timezone).date_naive().to_string();
+    let date = today.clone();
     let mut facts = stmt.query_row(params![sender, hour_ago, date, today], |r| {
         let person = match r.get::<_, Option<i64>>(0)? {
             Some(id) => Some(Person {

@@ -5,6 +5,7 @@
 use super::{audit, ts};
 use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
+use postbud_commands::words::duties;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
@@ -777,31 +778,6 @@ fn imported(
         Some(file),
         Some(&format!("{rows} rows")),
     )
-}
-
-/// The duties a contact can have (SPEC section 2).
-pub const DUTIES: &[&str] = &["receipts", "letters", "reminders"];
-
-/// `a|b` duties, checked; `Err` names the unknown one.
-pub fn duties(s: &str) -> Result<String, String> {
-    let mut out: Vec<&str> = Vec::new();
-    for d in s
-        .split(['|', ',', ' '])
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        let d = d.to_lowercase();
-        let Some(known) = DUTIES.iter().find(|k| **k == d) else {
-            return Err(format!(
-                "responsibility `{d}` is not one of {}",
-                DUTIES.join(", ")
-            ));
-        };
-        if !out.contains(known) {
-            out.push(known);
-        }
-    }
-    Ok(out.join("|"))
 }
 
 fn contacts(

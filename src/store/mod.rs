@@ -1,12 +1,23 @@
 //! The register in SQLite: opening it (WAL, `synchronous=FULL`), versioned
-//! migrations, the snapshots `decide` reads, and applying a plan in the
-//! caller's transaction. All SQL lives under this module.
+//! migrations, references and the audit log. All SQL lives under this
+//! module, one file per part of the register:
+//! - `facts`: who a sender is; `reads`: what commands read (the
+//!   `Register` trait over SQLite);
+//! - `apply`: carrying out a plan in the caller's transaction;
+//! - `messages`: messages seen, duplicates, the quarantine;
+//! - `codes`, `pending`, `outbox`: one-time codes, pending changes, the
+//!   outbox and delivery states;
+//! - `stats`: figures for `postbud stats`; `import`: CSV imports.
 
 pub mod apply;
-pub mod changes;
+pub mod codes;
 pub mod facts;
 pub mod import;
-pub mod snapshot;
+pub mod messages;
+pub mod outbox;
+pub mod pending;
+pub mod reads;
+pub mod stats;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -18,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_reps.sql"),
     include_str!("migrations/003_employers.sql"),
+    include_str!("migrations/004_typed_changes.sql"),
 ];
 
 /// An open register.
@@ -121,45 +133,5 @@ pub fn audit(
         entity_id,
         detail
     ])?;
-    Ok(())
-}
-
-/// The live codes of `purpose` for `email` (unused, unexpired), each with
-/// its payload.
-pub fn live_codes(
-    conn: &Connection,
-    email: &str,
-    purpose: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<(crate::commands::code::StoredCode, Option<String>)>> {
-    let rows = conn
-        .prepare_cached(
-            "SELECT id, salt, hash, expires_at, tries, payload FROM codes
-             WHERE email = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3",
-        )?
-        .query_map(params![email, purpose, ts(now)], |r| {
-            Ok((
-                crate::commands::code::StoredCode {
-                    id: r.get(0)?,
-                    salt: r.get(1)?,
-                    hash: r.get(2)?,
-                    expires_at: r
-                        .get::<_, String>(3)?
-                        .parse()
-                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                    used: false,
-                    tries: r.get(4)?,
-                },
-                r.get(5)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-/// Counts a wrong try against code `id`.
-pub fn code_tried(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE codes SET tries = tries + 1 WHERE id = ?1")?
-        .execute([id])?;
     Ok(())
 }

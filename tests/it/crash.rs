@@ -3,7 +3,7 @@
 //! sent exactly once. Maildir in, file outbox out (where a double delivery
 //! would show as a failed row), a real SQLite file.
 
-use crate::pipeline::Home;
+use crate::support::Home;
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -119,7 +119,7 @@ fn sigterm_finishes_the_batch_in_hand_and_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    home.deliver(&crate::pipeline::fixture("support.eml"));
+    home.deliver(&crate::support::fixture("support.eml"));
     let started = Instant::now();
     while home.replies().is_empty() {
         assert!(

@@ -1,7 +1,7 @@
 //! Deduction lists end to end (SPEC section 8) with the fixture register:
 //! every deduction-*.eml gives the receipt its README implies.
 
-use crate::pipeline::{FIXTURES, Home, fixture};
+use crate::support::{FIXTURES, Home, fixture};
 use postbud::store::import::{ImportKind, import};
 
 /// The fixture register: the employer's 40 members and its contact (who
@@ -13,7 +13,7 @@ fn home() -> Home {
         crate::reps::security()
     ));
     let mut store = home.store();
-    let now = chrono::Utc::now();
+    let now = home.now();
     for (kind, file) in [
         (ImportKind::Members, "members.csv"),
         (ImportKind::Contacts, "contacts.csv"),
@@ -286,7 +286,7 @@ fn status_answers_and_submitted_periods() {
 fn several_employers_receipt_copies_and_many_problems() {
     let home = home();
     let mut store = home.store();
-    let now = chrono::Utc::now();
+    let now = home.now();
     let employers = "orgnr,navn,enhet\n974760673,Annen AS,Bergen\n";
     import(
         &mut store.conn,
@@ -407,7 +407,7 @@ fn a_spreadsheet_over_the_size_limit_is_refused_before_it_is_inflated() {
         ImportKind::Contacts,
         "contacts.csv",
         &text,
-        chrono::Utc::now(),
+        home.now(),
         &|_, _| {},
     )
     .unwrap();

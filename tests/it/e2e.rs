@@ -2,8 +2,8 @@
 //! Postfix, delivered to a real Dovecot, read by postbud over IMAP, answered
 //! through Postfix, and the replies read back over IMAP.
 
-use crate::pipeline::{Home, Reply, code_in, fixture};
 use crate::support::MailStack;
+use crate::support::{Home, Reply, code_in, fixture};
 use std::time::Duration;
 
 const POST: &str = "post@forbund.example";
@@ -51,7 +51,9 @@ fn replies(raws: &[Vec<u8>]) -> Vec<Reply> {
 }
 
 async fn run_once(home: &Home) -> postbud::daemon::Report {
-    postbud::daemon::run_once(&home.cfg).await.unwrap()
+    postbud::daemon::run_once(&home.cfg, &home.clock, &mut home.random())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,7 +97,7 @@ async fn code_and_its_verification_through_real_servers() {
     assert_eq!(got[0].header("X-Postbud-Kind").as_deref(), Some("code"));
     let code = code_in(&got[0].text);
     let mut store = home.store();
-    let now = chrono::Utc::now();
+    let now = home.now();
     assert!(
         postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", &code, now).unwrap()
     );
@@ -192,6 +194,7 @@ async fn the_daemon_survives_the_imap_server_restarting() {
     let home = home(&stack, "");
     let shutdown = postbud::daemon::Shutdown::default();
     let cfg = home.cfg.clone();
+    let clock = home.clock.clone();
     let stop = shutdown.clone();
     // The daemon's future is not Send (it owns SQLite connections): it runs on
     // a thread of its own, as it does in the binary.
@@ -200,7 +203,12 @@ async fn the_daemon_survives_the_imap_server_restarting() {
             .enable_all()
             .build()
             .unwrap()
-            .block_on(postbud::daemon::run(&cfg, stop))
+            .block_on(postbud::daemon::run(
+                &cfg,
+                &clock,
+                &mut postbud::clock::Random::seeded(1),
+                stop,
+            ))
     });
     let ask = |n: usize| {
         format!(
@@ -478,18 +486,10 @@ async fn a_deduction_list_through_real_servers() {
         (postbud::store::import::ImportKind::Members, "members.csv"),
         (postbud::store::import::ImportKind::Contacts, "contacts.csv"),
     ] {
-        let text =
-            std::fs::read_to_string(format!("{}/register/{file}", crate::pipeline::FIXTURES))
-                .unwrap();
-        postbud::store::import::import(
-            &mut store.conn,
-            kind,
-            file,
-            &text,
-            chrono::Utc::now(),
-            &|_, _| {},
-        )
-        .unwrap();
+        let text = std::fs::read_to_string(format!("{}/register/{file}", crate::support::FIXTURES))
+            .unwrap();
+        postbud::store::import::import(&mut store.conn, kind, file, &text, home.now(), &|_, _| {})
+            .unwrap();
     }
     drop(store);
     stack.send(

@@ -1,8 +1,8 @@
 //! Employer contacts' commands end to end (SPEC section 5, seed 003): only
 //! for the sender's own employers, deactivated and never deleted.
 
-use crate::pipeline::{FIXTURES, Home};
 use crate::reps::{security, unverified, verified};
+use crate::support::{FIXTURES, Home};
 use postbud::store::import::{ImportKind, import};
 
 fn home() -> Home {
@@ -14,7 +14,7 @@ fn home() -> Home {
         ImportKind::Contacts,
         "contacts.csv",
         &text,
-        chrono::Utc::now(),
+        home.now(),
         &|_, _| {},
     )
     .unwrap();

@@ -2,214 +2,8 @@
 //! a real SQLite file): real-shaped messages in, the replies postbud wrote
 //! read back and snapshot-tested.
 
-use postbud::config::{self, Config};
-use postbud::daemon;
-use postbud::intake::maildir;
-use postbud::store::Store;
-use postbud::store::import::{ImportKind, import};
-use std::path::{Path, PathBuf};
-
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(FIXTURES).join("mail").join(name)).unwrap()
-}
-
-pub const MEMBERS: &str = "medlemsnr,navn,fodselsdato,fodselsnummer,epost,telefon,arbeidsgiver_orgnr,arbeidssted,stilling,enhet,sprak,status
-50001,Kari Nordmann,1984-12-06,06928401578,kari.nordmann@example.no,,923609016,Hovedkontoret,Operatør,Bergen,nb,active
-50004,Per Hansen,1975-03-02,,per.hansen@example.no|per@privat.example,,923609016,Hovedkontoret,Operatør,Bergen,en,active
-";
-
-/// A postbud home in a temp dir: config, register with the fixture units and
-/// employers and two members with addresses, an empty Maildir.
-pub struct Home {
-    pub dir: tempfile::TempDir,
-    pub cfg: Config,
-}
-
-impl Home {
-    /// Maildir in, file outbox out, and `extra` config sections.
-    pub fn new(extra: &str) -> Home {
-        Home::custom(&format!(
-            "[mailbox]\nkind = \"maildir\"\npath = \"var/mail\"\n[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n{extra}"
-        ))
-    }
-
-    /// `sections` gives [mailbox], [outgoing] and anything else.
-    pub fn custom(sections: &str) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("config")).unwrap();
-        let path = dir.path().join("config/postbud.toml");
-        std::fs::write(
-            &path,
-            format!(
-                r#"
-[organisation]
-name = "Forbundet"
-address = "post@forbund.example"
-admins = ["kontor@forbund.example"]
-{sections}
-"#
-            ),
-        )
-        .unwrap();
-        let cfg = config::load(&path).unwrap();
-        let mut store = Store::open(&cfg.register.path).unwrap();
-        let now = chrono::Utc::now();
-        for (kind, file) in [
-            (ImportKind::Units, "units.csv"),
-            (ImportKind::Employers, "employers.csv"),
-        ] {
-            let text =
-                std::fs::read_to_string(Path::new(FIXTURES).join("register").join(file)).unwrap();
-            import(&mut store.conn, kind, file, &text, now, &|_, _| {}).unwrap();
-        }
-        import(
-            &mut store.conn,
-            ImportKind::Members,
-            "members.csv",
-            MEMBERS,
-            now,
-            &|_, _| {},
-        )
-        .unwrap();
-        if let Some(p) = &cfg.mailbox.path {
-            maildir::create(p).unwrap();
-        }
-        Home { dir, cfg }
-    }
-
-    pub fn deliver(&self, raw: &[u8]) {
-        maildir::deliver(self.cfg.mailbox.path.as_deref().unwrap(), raw).unwrap();
-    }
-
-    pub fn run(&self) -> daemon::Report {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(daemon::run_once(&self.cfg))
-            .unwrap()
-    }
-
-    pub fn config_path(&self) -> PathBuf {
-        self.dir.path().join("config/postbud.toml")
-    }
-
-    pub fn store(&self) -> Store {
-        Store::open(&self.cfg.register.path).unwrap()
-    }
-
-    pub fn outbox_dir(&self) -> PathBuf {
-        self.cfg.outgoing.path.clone().unwrap()
-    }
-
-    /// The replies written, in order, parsed.
-    pub fn replies(&self) -> Vec<Reply> {
-        let Ok(dir) = std::fs::read_dir(self.outbox_dir()) else {
-            return Vec::new(); // nothing sent yet
-        };
-        let mut files: Vec<_> = dir
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| Reply::parse(&std::fs::read(f).unwrap()))
-            .collect()
-    }
-
-    pub fn folder_count(&self, folder: &str) -> usize {
-        let root = self.cfg.mailbox.path.clone().unwrap();
-        let dir = if folder.is_empty() {
-            root
-        } else {
-            root.join(format!(".{folder}"))
-        };
-        ["new", "cur"]
-            .iter()
-            .map(|s| {
-                std::fs::read_dir(dir.join(s))
-                    .map(|d| d.count())
-                    .unwrap_or(0)
-            })
-            .sum()
-    }
-
-    pub fn count(&self, sql: &str) -> i64 {
-        self.store().conn.query_row(sql, [], |r| r.get(0)).unwrap()
-    }
-}
-
-/// A reply as a recipient sees it.
-#[derive(Debug)]
-pub struct Reply {
-    pub raw: Vec<u8>,
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-impl Reply {
-    pub fn parse(raw: &[u8]) -> Reply {
-        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
-        Reply {
-            raw: raw.to_vec(),
-            to: m
-                .to()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or("")
-                .to_string(),
-            subject: m.subject().unwrap_or("").to_string(),
-            text: m
-                .body_text(0)
-                .map(|t| t.replace("\r\n", "\n"))
-                .unwrap_or_default()
-                .to_string(),
-            html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<String> {
-        let m = mail_parser::MessageParser::default()
-            .parse(&self.raw)
-            .unwrap();
-        m.header_raw(name).map(|v| v.trim().to_string())
-    }
-
-    /// Headers that matter and the text, for snapshots (no dates, no ids).
-    pub fn snapshot(&self) -> String {
-        let mut s = format!("To: {}\nSubject: {}\n", self.to, self.subject);
-        for h in [
-            "Auto-Submitted",
-            "X-Auto-Response-Suppress",
-            "X-Postbud-Kind",
-            "X-Postbud-Result",
-            "X-Postbud-Ref",
-        ] {
-            s.push_str(&format!("{h}: {}\n", self.header(h).unwrap_or_default()));
-        }
-        s.push('\n');
-        s.push_str(&self.text);
-        // References carry the year they were given in.
-        regex::Regex::new(r"PB-\d{4}-")
-            .unwrap()
-            .replace_all(&s, "PB-YYYY-")
-            .into_owned()
-    }
-}
-
-pub fn code_in(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
-        .expect("a 6-digit code in the reply")
-        .to_string()
-}
+use crate::support::{Home, code_in, fixture};
+use postbud::config;
 
 #[test]
 fn support_request_gets_a_ticket_and_a_receipt() {
@@ -254,17 +48,7 @@ fn code_is_sent_to_the_member_and_verifies_once() {
     assert_eq!(r.to, "kari.nordmann@example.no");
     assert_eq!(r.header("X-Postbud-Kind").as_deref(), Some("code"));
     let code = code_in(&r.text);
-    insta::assert_snapshot!(
-        "code_nb",
-        r.snapshot().replace(&code, "NNNNNN").replace(
-            &r.text
-                .lines()
-                .find(|l| l.contains("til kl."))
-                .unwrap_or("")
-                .to_string(),
-            "Koden gjelder i 15 minutter (til kl. HH:MM) og kan brukes én gang."
-        )
-    );
+    insta::assert_snapshot!("code_nb", r.snapshot());
     // Stored hashed, body wiped from the outbox once sent.
     let store = home.store();
     let stored: String = store
@@ -279,7 +63,7 @@ fn code_is_sent_to_the_member_and_verifies_once() {
     assert!(!String::from_utf8_lossy(&raw).contains(&code));
     drop(store);
     let mut store = home.store();
-    let now = chrono::Utc::now();
+    let now = home.now();
     let wrong = if code == "000000" { "000001" } else { "000000" };
     assert!(
         !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", wrong, now).unwrap()
@@ -303,6 +87,7 @@ fn code_verify_command_exits_0_then_1() {
     let cfg = home.dir.path().join("config/postbud.toml");
     let run = |c: &str| {
         std::process::Command::new(bin)
+            .env("POSTBUD_NOW", crate::support::home::NOW)
             .args([
                 "--config",
                 cfg.to_str().unwrap(),
@@ -328,7 +113,7 @@ fn five_wrong_tries_kill_a_code() {
     let code = code_in(&home.replies()[0].text);
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let mut store = home.store();
-    let now = chrono::Utc::now();
+    let now = home.now();
     for _ in 0..5 {
         assert!(
             !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", wrong, now)
@@ -347,7 +132,7 @@ fn code_expires() {
     home.run();
     let code = code_in(&home.replies()[0].text);
     let mut store = home.store();
-    let later = chrono::Utc::now() + chrono::Duration::minutes(2);
+    let later = home.now() + chrono::Duration::minutes(2);
     assert!(
         !postbud::admin::code_verify(&mut store, "kari.nordmann@example.no", &code, later).unwrap()
     );
@@ -510,7 +295,9 @@ fn an_oversized_message_is_quarantined_with_its_reason_and_can_be_retried() {
     let ctx = postbud::pipeline::Context::from_config(&cfg);
     let id: i64 = home.count("SELECT id FROM messages WHERE outcome = 'quarantined'");
     let mut store = home.store();
-    let out = postbud::admin::quarantine_retry(&mut store, &ctx, id, chrono::Utc::now()).unwrap();
+    let out =
+        postbud::admin::quarantine_retry(&mut store, &ctx, id, home.now(), &mut home.random())
+            .unwrap();
     assert!(out.contains("handled"), "{out}");
     assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 1);
 }

@@ -1,8 +1,49 @@
-//! The value of one `Authentication-Results` header (RFC 8601) ->
-//! [`AuthResults`]. Lenient: comments are dropped, whitespace around `=` is
-//! allowed, and a result that is missing its `;` separator is still read.
+//! `Authentication-Results` headers (RFC 8601): the value of one header ->
+//! [`AuthResults`], and whether they make a sender verified (SPEC section
+//! 10). Lenient: comments are dropped, whitespace around `=` is allowed, and
+//! a result that is missing its `;` separator is still read.
 
-use crate::message::AuthResults;
+/// One `Authentication-Results` header (RFC 8601), in the order they stand in
+/// the message (topmost first).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthResults {
+    /// The authserv-id, the first token ("mx.forbund.example").
+    pub authserv_id: String,
+    /// `dmarc=` result, lower-cased ("pass", "fail"), if present.
+    pub dmarc: Option<String>,
+    /// Every `dkim=` result with its `header.d=` domain (lower-cased).
+    pub dkim: Vec<(String, Option<String>)>,
+    /// `spf=` result, if present.
+    pub spf: Option<String>,
+}
+
+/// Whether the sender `from` is verified by the server `trusted_id`: the
+/// topmost header of that server says `dmarc=pass`, or `dkim=pass` with a
+/// `header.d` aligned to the From domain. `results` topmost first.
+pub fn verified(results: &[AuthResults], from: &str, trusted_id: Option<&str>) -> bool {
+    let Some(trusted) = trusted_id else {
+        return false;
+    };
+    let Some(domain) = from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()) else {
+        return false;
+    };
+    let Some(ar) = results
+        .iter()
+        .find(|a| a.authserv_id.eq_ignore_ascii_case(trusted))
+    else {
+        return false;
+    };
+    if ar.dmarc.as_deref() == Some("pass") {
+        return true;
+    }
+    ar.dkim.iter().any(|(result, d)| {
+        result == "pass"
+            && d.as_deref().is_some_and(|d| {
+                let d = d.to_ascii_lowercase();
+                domain == d || domain.ends_with(&format!(".{d}"))
+            })
+    })
+}
 
 #[derive(Debug, PartialEq, Eq)]
 enum Token {

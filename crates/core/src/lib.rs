@@ -11,12 +11,13 @@
 //! - [`lists`]: deduction lists, SPEC section 8: a spreadsheet or text file
 //!   -> its header, lines (ids, birth dates, amounts, periods) and problems.
 //!
+//! - [`auth`]: `Authentication-Results` headers and sender trust.
+//!
 //! Private helpers of [`message`]: `headers` (raw header fields with their
 //! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
-//! replies), `auth` (`Authentication-Results` values), `dsn` (delivery
-//! status fields).
+//! replies), `dsn` (delivery status fields).
 
-mod auth;
+pub mod auth;
 pub mod classify;
 mod dsn;
 mod headers;

@@ -18,19 +18,7 @@ pub struct Address {
     pub email: String,
 }
 
-/// One `Authentication-Results` header (RFC 8601), in the order they stand in
-/// the message (topmost first).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AuthResults {
-    /// The authserv-id, the first token ("mx.forbund.example").
-    pub authserv_id: String,
-    /// `dmarc=` result, lower-cased ("pass", "fail"), if present.
-    pub dmarc: Option<String>,
-    /// Every `dkim=` result with its `header.d=` domain (lower-cased).
-    pub dkim: Vec<(String, Option<String>)>,
-    /// `spf=` result, if present.
-    pub spf: Option<String>,
-}
+pub use crate::auth::AuthResults;
 
 /// An attachment: name, MIME type and decoded bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

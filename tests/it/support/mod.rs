@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod home;
 pub mod mailstack;
 
+pub use home::{FIXTURES, Home, Reply, code_in, fixture};
 pub use mailstack::MailStack;
 
 /// Logs from the code under test, shown for failing tests (`RUST_LOG`

@@ -1,0 +1,384 @@
+//! The [`Command`] enum: what a message asks for, parsed once from its
+//! classification with every argument it carries ([`Command::parse`]), the
+//! rule of who may use it ([`Command::rule`]), and the one dispatch that
+//! reads what it needs from the register and decides ([`Command::decide`]).
+//! One file per command; adding one is a file, a variant here, the arms of
+//! the matches below (the compiler lists them), a register query if it
+//! reads something new, and its templates.
+
+pub mod activity;
+pub mod code;
+pub mod confirm;
+pub mod contact;
+pub mod contacts;
+pub mod decision;
+pub mod help;
+pub mod letters;
+pub mod member_left;
+pub mod member_missing;
+pub mod member_moved;
+pub mod my_members;
+pub mod my_peers;
+pub mod new_rep;
+pub mod record;
+pub mod registration;
+pub mod reported;
+pub mod status;
+pub mod submission;
+pub mod submitted;
+pub mod support;
+pub mod workplace;
+
+use anyhow::{Result, anyhow, bail};
+use chrono::NaiveDate;
+use postbud_core::classify::{self, Keyword, Kind};
+use postbud_core::message::{self, Incoming};
+
+use crate::decide::run;
+use crate::facts::{Cx, Settings};
+use crate::plan::Plan;
+use crate::register::Register;
+use crate::rule::{self, Audience, Rule, Trust};
+use crate::words::fields;
+
+/// What a message asks for.
+#[derive(Debug)]
+pub enum Command {
+    /// Recorded, never answered (SPEC section 4, rule 1).
+    Silent(record::Silent),
+    /// A delivery status report: the failed addresses bounce.
+    Bounce(record::Bounce),
+    /// More attachments than allowed: nothing is read.
+    TooManyAttachments(support::TooManyAttachments),
+    /// `BEKREFT <code>` / `AKSEPTERER <code>`.
+    Confirm(confirm::Confirm),
+    /// `KODE`
+    Code(code::Code),
+    /// `HJELP`
+    Help(help::Help),
+    /// A support request, or a command the office handles by hand for now.
+    Support(support::Support),
+    /// `AKTIVITET <year>`
+    Activity(activity::Activity),
+    /// `MINE MEDLEMMER`
+    MyMembers(my_members::MyMembers),
+    /// `MINE LIKEPERSONER`
+    MyPeers(my_peers::MyPeers),
+    /// `MEDLEM MANGLER`
+    MemberMissing(member_missing::MemberMissing),
+    /// `MEDLEM SLUTTET <member>`
+    MemberLeft(member_left::MemberLeft),
+    /// `MEDLEM FLYTTET <member>`
+    MemberMoved(member_moved::MemberMoved),
+    /// `ARBEIDSSTED NY | NYTT NAVN | AVSLUTT`
+    Workplace(workplace::Workplace),
+    /// `NY TILLITSVALGT`
+    NewRep(new_rep::NewRep),
+    /// Registration strings pasted by a rep.
+    Registration(registration::Registration),
+    /// Deduction lists attached by an employer contact.
+    Submission(submission::Submission),
+    /// `INNSENDTE`
+    Submitted(submitted::Submitted),
+    /// `STATUS`
+    Status(status::Status),
+    /// `BREV`
+    Letters(letters::Letters),
+    /// `KONTAKTER`
+    Contacts(contacts::Contacts),
+    /// `KONTAKT NY | ENDRE | DEAKTIVER | AKTIVER <address>`
+    Contact(contact::Contact),
+    /// `GODKJENN <ref>` / `AVVIS <ref> [reason]`
+    Decision(decision::Decision),
+}
+
+impl Command {
+    /// The command a classified message holds. Pure; reads attachments
+    /// (deduction lists) and registration strings here, so the work is done
+    /// before the register is touched.
+    pub fn parse(kind: Kind, msg: &Incoming, s: &Settings, today: NaiveDate) -> Command {
+        if msg.attachments.len() > s.max_attachments
+            && !matches!(kind, Kind::Silent(_) | Kind::Bounce { .. })
+        {
+            return Command::TooManyAttachments(support::TooManyAttachments {
+                count: msg.attachments.len(),
+                limit: s.max_attachments,
+            });
+        }
+        match kind {
+            Kind::Silent(why) => Command::Silent(record::Silent(why)),
+            Kind::Bounce { failed } => Command::Bounce(record::Bounce { failed }),
+            Kind::Confirm { word, code } => Command::Confirm(confirm::Confirm { word, code }),
+            Kind::Command {
+                keyword,
+                args,
+                body,
+            } => Command::from_keyword(keyword, args, body, msg),
+            Kind::Registration => Command::Registration(registration::Registration {
+                found: postbud_core::registration::find(
+                    msg,
+                    s.registration_secret.as_deref().map(str::as_bytes),
+                ),
+            }),
+            Kind::Deduction => {
+                Command::Submission(submission::Submission::read(msg, &s.list_limits, today))
+            }
+            Kind::Support => Command::Support(support::Support::of(msg, "support")),
+        }
+    }
+
+    fn from_keyword(keyword: Keyword, args: String, body: String, msg: &Incoming) -> Command {
+        use Keyword as K;
+        use workplace::What;
+        let workplace = |what| {
+            Command::Workplace(workplace::Workplace {
+                what,
+                name: args.clone(),
+                fields: fields(&body),
+            })
+        };
+        let contact = |what| Command::Contact(contact::Contact::parse(what, &args, &body));
+        match keyword {
+            K::Kode => Command::Code(code::Code),
+            K::Hjelp => Command::Help(help::Help),
+            K::Aktivitet => Command::Activity(activity::Activity::parse(&args, body)),
+            K::MineMedlemmer => Command::MyMembers(my_members::MyMembers),
+            K::MineLikepersoner => Command::MyPeers(my_peers::MyPeers),
+            K::MedlemMangler => Command::MemberMissing(member_missing::MemberMissing {
+                subject: msg.subject.clone(),
+                fields: fields(&body),
+                body,
+            }),
+            K::MedlemSluttet => Command::MemberLeft(member_left::MemberLeft {
+                who: args,
+                fields: fields(&body),
+            }),
+            K::MedlemFlyttet => Command::MemberMoved(member_moved::MemberMoved {
+                who: args,
+                fields: fields(&body),
+            }),
+            K::ArbeidsstedNy => workplace(What::New),
+            K::ArbeidsstedNyttNavn => workplace(What::Rename),
+            K::ArbeidsstedAvslutt => workplace(What::Close),
+            K::NyTillitsvalgt => Command::NewRep(new_rep::NewRep {
+                who: args,
+                fields: fields(&body),
+            }),
+            K::Innsendte => Command::Submitted(submitted::Submitted),
+            K::Status => Command::Status(status::Status {
+                subject: msg.subject.clone(),
+                body,
+            }),
+            K::Brev => Command::Letters(letters::Letters(support::Support::of(msg, "letters"))),
+            K::Kontakter => Command::Contacts(contacts::Contacts),
+            K::KontaktNy => contact(contact::What::New),
+            K::KontaktEndre => contact(contact::What::Edit),
+            K::KontaktDeaktiver => contact(contact::What::Deactivate),
+            K::KontaktAktiver => contact(contact::What::Activate),
+            K::Godkjenn => Command::Decision(decision::Decision::parse(true, &args)),
+            K::Avvis => Command::Decision(decision::Decision::parse(false, &args)),
+            // Not built yet: a ticket for the office, so nothing is dropped.
+            K::Endre
+            | K::MeldUt
+            | K::Angre
+            | K::MineTillitsvalgte
+            | K::Koble
+            | K::Fjern
+            | K::MineData
+            | K::Digest => Command::Support(support::Support::of(msg, keyword.kind())),
+        }
+    }
+
+    /// Who may use the command and whether it needs a verified sender.
+    pub fn rule(&self) -> Rule {
+        use Audience::{Admins, Anyone, Contacts, Reps};
+        use Trust::{Open, Verified};
+        match self {
+            Command::Silent(_)
+            | Command::Bounce(_)
+            | Command::TooManyAttachments(_)
+            | Command::Confirm(_)
+            | Command::Code(_)
+            | Command::Help(_)
+            | Command::Support(_) => Rule::new(Anyone, Open),
+            Command::Activity(_)
+            | Command::MyMembers(_)
+            | Command::MyPeers(_)
+            | Command::MemberLeft(_)
+            | Command::MemberMoved(_)
+            | Command::Workplace(_)
+            | Command::NewRep(_)
+            | Command::Registration(_) => Rule::new(Reps, Verified),
+            // A missing member is a ticket for the office: nothing changes yet.
+            Command::MemberMissing(_) => Rule::new(Reps, Open),
+            Command::Submission(_)
+            | Command::Submitted(_)
+            | Command::Status(_)
+            | Command::Contacts(_)
+            | Command::Contact(_) => Rule::new(Contacts, Verified),
+            // Handled by the office for now: a ticket reveals nothing.
+            Command::Letters(_) => Rule::new(Contacts, Open),
+            Command::Decision(_) => Rule::new(Admins, Verified),
+        }
+    }
+
+    /// `X-Postbud-Kind` of the replies (SPEC section 9).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Silent(_) => "silent",
+            Command::Bounce(_) => "bounce",
+            Command::TooManyAttachments(_) | Command::Support(_) | Command::Letters(_) => "support",
+            Command::Confirm(_) => "confirm",
+            Command::Code(_) => "code",
+            Command::Help(_) => "help",
+            Command::Activity(_) => "activity",
+            Command::MyMembers(_) => "members",
+            Command::MyPeers(_) => "peers",
+            Command::MemberMissing(_) => "member-missing",
+            Command::MemberLeft(_) => "member-left",
+            Command::MemberMoved(_) => "member-moved",
+            Command::Workplace(_) => "workplace",
+            Command::NewRep(_) => "new-rep",
+            Command::Registration(_) => "registration",
+            Command::Submission(_) => "submission",
+            Command::Submitted(_) => "submitted",
+            Command::Status(_) => "status",
+            Command::Contacts(_) => "contacts",
+            Command::Contact(_) => "contact",
+            Command::Decision(d) => d.kind(),
+        }
+    }
+
+    /// The word the sender wrote, as a refusal quotes it.
+    pub fn word(&self) -> &'static str {
+        use Keyword as K;
+        match self {
+            Command::Silent(_) | Command::Bounce(_) | Command::TooManyAttachments(_) => "",
+            Command::Support(_) => "",
+            Command::Confirm(c) => c.word(),
+            Command::Code(_) => K::Kode.name(),
+            Command::Help(_) => K::Hjelp.name(),
+            Command::Activity(_) => K::Aktivitet.name(),
+            Command::MyMembers(_) => K::MineMedlemmer.name(),
+            Command::MyPeers(_) => K::MineLikepersoner.name(),
+            Command::MemberMissing(_) => K::MedlemMangler.name(),
+            Command::MemberLeft(_) => K::MedlemSluttet.name(),
+            Command::MemberMoved(_) => K::MedlemFlyttet.name(),
+            Command::Workplace(w) => w.what.keyword().name(),
+            Command::NewRep(_) => K::NyTillitsvalgt.name(),
+            Command::Registration(_) => "REG1",
+            Command::Submission(_) => "trekkliste",
+            Command::Submitted(_) => K::Innsendte.name(),
+            Command::Status(_) => K::Status.name(),
+            Command::Letters(_) => K::Brev.name(),
+            Command::Contacts(_) => K::Kontakter.name(),
+            Command::Contact(c) => c.what.keyword().name(),
+            Command::Decision(d) => d.keyword().name(),
+        }
+    }
+
+    /// Decides the command for the sender in `cx`: refused when the rule
+    /// does not admit them, a code to confirm with when it needs a verified
+    /// sender they are not, else what it reads is loaded through `reg` and
+    /// the command decides.
+    pub fn decide(&self, reg: &dyn Register, cx: &mut Cx<'_>) -> Result<Plan> {
+        let rule = self.rule();
+        if !rule.audience.admits(cx.facts) {
+            return Ok(rule::not_allowed(
+                cx,
+                self.kind(),
+                self.word(),
+                rule.audience,
+            ));
+        }
+        if rule.trust == Trust::Verified && !cx.facts.verified {
+            return Ok(confirm::ask(cx, self.kind()));
+        }
+        match self {
+            Command::Silent(c) => run(c, reg, cx),
+            Command::Bounce(c) => run(c, reg, cx),
+            Command::TooManyAttachments(c) => run(c, reg, cx),
+            // The one command that decides another: the message it confirms.
+            Command::Confirm(c) => match c.check(reg, cx)? {
+                confirm::Checked::Answer(plan) => Ok(plan),
+                confirm::Checked::CarryOut { code_id, raw } => {
+                    let waiting = read(cx.settings, &raw, cx.today())
+                        .map_err(|e| anyhow!("the confirmed message can no longer be read: {e}"))?;
+                    if matches!(waiting.command, Command::Confirm(_)) {
+                        bail!("a confirmation cannot confirm another confirmation");
+                    }
+                    let facts = c.confirmed_facts(cx);
+                    let mut inner = Cx {
+                        facts: &facts,
+                        settings: cx.settings,
+                        now: cx.now,
+                        fresh: &mut *cx.fresh,
+                    };
+                    let plan = waiting.command.decide(reg, &mut inner)?;
+                    Ok(c.finish(cx, plan, code_id))
+                }
+            },
+            Command::Code(c) => run(c, reg, cx),
+            Command::Help(c) => run(c, reg, cx),
+            Command::Support(c) => run(c, reg, cx),
+            Command::Activity(c) => run(c, reg, cx),
+            Command::MyMembers(c) => run(c, reg, cx),
+            Command::MyPeers(c) => run(c, reg, cx),
+            Command::MemberMissing(c) => run(c, reg, cx),
+            Command::MemberLeft(c) => run(c, reg, cx),
+            Command::MemberMoved(c) => run(c, reg, cx),
+            Command::Workplace(c) => run(c, reg, cx),
+            Command::NewRep(c) => run(c, reg, cx),
+            Command::Registration(c) => run(c, reg, cx),
+            Command::Submission(c) => run(c, reg, cx),
+            Command::Submitted(c) => run(c, reg, cx),
+            Command::Status(c) => run(c, reg, cx),
+            Command::Letters(c) => run(c, reg, cx),
+            Command::Contacts(c) => run(c, reg, cx),
+            Command::Contact(c) => run(c, reg, cx),
+            Command::Decision(c) => run(c, reg, cx),
+        }
+    }
+}
+
+/// A message read: what it is and what it asks for.
+#[derive(Debug)]
+pub struct Read {
+    pub msg: Incoming,
+    /// Its identity for exactly-once (SPEC section 3).
+    pub identity: String,
+    /// The sender is verified by the trusted server (SPEC section 10).
+    pub verified: bool,
+    pub command: Command,
+}
+
+/// The pure first stage of handling a message: the size limit, parsing,
+/// the identity, the classification (SPEC section 4) and the command with
+/// its arguments. Needs no register, so it runs beside the writer. `Err` is
+/// the reason to quarantine the message.
+pub fn read(s: &Settings, raw: &[u8], today: NaiveDate) -> Result<Read, String> {
+    let max = s.max_message_bytes;
+    if raw.len() as u64 > max {
+        return Err(format!(
+            "the message is {} bytes, more than the limit of {max} (limits.max_message_bytes)",
+            raw.len()
+        ));
+    }
+    let msg = message::parse(raw).ok_or("not a mail message: no header could be read")?;
+    let kind = classify::classify(&msg, &s.org_address);
+    if kind == Kind::Silent(classify::Silent::NoSender) {
+        return Err("the message has no sender address (From) that could be read".into());
+    }
+    let command = Command::parse(kind, &msg, s, today);
+    let from = msg.from.as_ref().map(|a| a.email.as_str()).unwrap_or("");
+    Ok(Read {
+        identity: message::identity(raw, Some(&msg)),
+        verified: postbud_core::auth::verified(
+            &msg.auth_results,
+            from,
+            s.trusted_authserv_id.as_deref(),
+        ),
+        msg,
+        command,
+    })
+}

@@ -1,0 +1,135 @@
+//! Registration strings (SPEC section 6): each string found is registered,
+//! found already there (nothing is overwritten), outside the rep's scope,
+//! unreadable, or, when its signature does not verify, a pending item for an
+//! admin. The reply lists every string's outcome.
+
+use anyhow::Result;
+use postbud_core::registration::{Found, Role, Unverified};
+use serde_json::json;
+
+use crate::decide::Decide;
+use crate::facts::Cx;
+use crate::plan::{Action, Change, NewPeer, Outcome, PendingChange, Plan};
+use crate::register::{Register, RegistrationCheck};
+
+/// The registration strings found in a rep's message.
+#[derive(Debug)]
+pub struct Registration {
+    pub found: Vec<Found>,
+}
+
+fn new_peer(reg: &postbud_core::registration::Registration, unit_id: i64) -> NewPeer {
+    NewPeer {
+        form_id: Some(reg.form_id.clone()),
+        unit_id,
+        name: reg.name.clone(),
+        email: reg.email.clone(),
+        phone: reg.phone.clone(),
+        birth_date: reg.birth_date.map(|d| d.to_string()),
+    }
+}
+
+impl Decide for Registration {
+    type Reads = Vec<RegistrationCheck>;
+
+    fn read(&self, reg: &dyn Register, cx: &Cx<'_>) -> Result<Vec<RegistrationCheck>> {
+        reg.registrations(&cx.facts.scope, &self.found)
+    }
+
+    fn decide(&self, cx: &mut Cx<'_>, checks: Vec<RegistrationCheck>) -> Plan {
+        let mut plan = Plan::reply(
+            "registration",
+            Outcome::Ok,
+            cx.reply("registration", json!({})),
+        );
+        let mut outcomes = Vec::new();
+        let mut taken: Vec<String> = Vec::new();
+        // Pending changes get their references in order: `pending_refs[k]`.
+        let mut pendings = 0usize;
+        let default = RegistrationCheck::default();
+        for (i, item) in self.found.iter().enumerate() {
+            let check = checks.get(i).unwrap_or(&default);
+            let (reg, verified_reason) = match item {
+                Found::Valid(reg) => (reg, None),
+                Found::Unverified { reg, reason, .. } => (reg, Some(*reason)),
+                Found::Malformed { text, reason } => {
+                    outcomes.push(json!({ "status": "malformed", "text": text, "reason": reason }));
+                    continue;
+                }
+            };
+            let base = json!({ "name": reg.name, "email": reg.email, "chapter": reg.chapter, "form_id": reg.form_id });
+            let with = |status: &str, extra: serde_json::Value| {
+                let mut o = base.clone();
+                o["status"] = json!(status);
+                if let (Some(o), Some(e)) = (o.as_object_mut(), extra.as_object()) {
+                    o.extend(e.clone());
+                }
+                o
+            };
+            let Some(unit) = check.unit.as_ref().filter(|u| u.in_scope) else {
+                // A chapter outside the scope is answered the same as an unknown one.
+                outcomes.push(with("out-of-scope", json!({})));
+                continue;
+            };
+            let already = check.form_known.clone().or(check.person_known.clone());
+            if let (Some(peer_no), None) = (&already, verified_reason) {
+                outcomes.push(with("already", json!({ "peer_no": peer_no })));
+                continue;
+            }
+            if taken.contains(&reg.email) || taken.contains(&reg.form_id) {
+                outcomes.push(with("already", json!({})));
+                continue;
+            }
+            taken.push(reg.email.clone());
+            taken.push(reg.form_id.clone());
+            match verified_reason {
+                None if reg.role == Role::Likeperson => {
+                    plan.actions
+                        .push(Action::RegisterPeer(new_peer(reg, unit.id)));
+                    outcomes.push(with("registered", json!({})));
+                }
+                reason => {
+                    let why = match reason {
+                        Some(Unverified::NoSecret) => "no-secret",
+                        Some(Unverified::MissingSig) => "missing-sig",
+                        Some(Unverified::BadSig) => "bad-sig",
+                        None => "member",
+                    };
+                    plan.actions.push(Action::Pending(PendingChange {
+                        summary: format!(
+                            "Registrering {} ({}, {}) i {}: {why}{}",
+                            reg.name,
+                            reg.email,
+                            reg.form_id,
+                            reg.chapter,
+                            already
+                                .as_deref()
+                                .map(|p| format!(" (allerede registrert som {p})"))
+                                .unwrap_or_default()
+                        ),
+                        change: Change::Registration {
+                            peer: new_peer(reg, unit.id),
+                            text: reg.signed_text.clone(),
+                            why: why.to_string(),
+                        },
+                    }));
+                    outcomes.push(with("pending", json!({ "why": why, "pending": pendings })));
+                    pendings += 1;
+                }
+            }
+        }
+        let count = |st: &str| outcomes.iter().filter(|o| o["status"] == st).count();
+        let good = count("registered") + count("already");
+        plan.result = if good == outcomes.len() {
+            Outcome::Ok
+        } else if count("pending") > 0 && good + count("pending") == outcomes.len() {
+            Outcome::Pending
+        } else if good + count("pending") > 0 {
+            Outcome::Partial
+        } else {
+            Outcome::Rejected
+        };
+        plan.replies[0].vars = json!({ "outcomes": outcomes });
+        plan
+    }
+}

@@ -1,0 +1,191 @@
+//! What decisions read from the register: the [`Register`] trait, one query
+//! per kind of read, and the types those queries return. The store
+//! implements it over SQLite; tests implement it with plain values. Every
+//! query is limited by its arguments (a rep's scope, a contact's
+//! employers): nothing outside them is ever returned.
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use postbud_core::registration::Found;
+use serde::Serialize;
+
+use crate::facts::{Language, Scope};
+use crate::plan::Change;
+
+/// The register as decisions read it.
+pub trait Register {
+    /// Peers in the scope's units, with their activity years.
+    fn peers(&self, scope: &Scope) -> Result<Vec<PeerBrief>>;
+    /// Active members in the scope, and the workplaces of their employers
+    /// and of the scope's employers.
+    fn members(&self, scope: &Scope) -> Result<MembersInScope>;
+    /// A pending change by reference (any status), with who to tell.
+    fn pending(&self, reference: &str, today: NaiveDate) -> Result<Option<PendingBrief>>;
+    /// For each registration string: its chapter, and whether its form or
+    /// its person is registered already.
+    fn registrations(&self, scope: &Scope, found: &[Found]) -> Result<Vec<RegistrationCheck>>;
+    /// The contacts of `employers`, active and deactivated.
+    fn contacts(&self, employers: &[i64]) -> Result<Vec<ContactBrief>>;
+    /// The periods `employers` submitted since `since`.
+    fn submitted(&self, employers: &[i64], since: DateTime<Utc>) -> Result<Vec<Submitted>>;
+    /// Active members registered at each of `employers`.
+    fn employer_members(&self, employers: &[i64]) -> Result<Vec<(i64, PersonRef)>>;
+    /// What the register holds for a submission from `employer` for
+    /// `period` naming the national ids `ids`.
+    fn submission(&self, employer: i64, period: &str, ids: &[&str]) -> Result<SubmissionReads>;
+    /// The live codes of `purpose` for `email` (unused, unexpired).
+    fn live_codes(&self, email: &str, purpose: &str, now: DateTime<Utc>)
+    -> Result<Vec<StoredCode>>;
+    /// The raw bytes of a message handled before (one waiting for a code).
+    fn message_raw(&self, row: i64) -> Result<Option<Vec<u8>>>;
+}
+
+/// A stored code, as checking sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCode {
+    pub id: i64,
+    pub salt: String,
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+    pub tries: i64,
+    /// For a confirmation: the row of the message it carries out.
+    pub message_row: Option<i64>,
+}
+
+/// A peer as reps see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerBrief {
+    pub id: i64,
+    pub peer_no: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub unit: String,
+    /// Years with registered activity, ascending.
+    pub years: Vec<i32>,
+}
+
+/// A member as reps see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberBrief {
+    pub id: i64,
+    pub member_no: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birth_date: Option<String>,
+    pub employer_id: Option<i64>,
+    pub employer: Option<String>,
+    pub workplace: Option<String>,
+    pub midlevel: Option<String>,
+    pub position: Option<String>,
+    pub permanent: Option<bool>,
+}
+
+/// A workplace of an employer in scope.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkplaceBrief {
+    pub id: i64,
+    pub employer_id: i64,
+    pub employer: String,
+    pub orgnr: String,
+    pub name: String,
+    pub midlevel: Option<String>,
+    pub open: bool,
+}
+
+/// Members in a rep's scope and the workplaces they may name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MembersInScope {
+    pub members: Vec<MemberBrief>,
+    pub workplaces: Vec<WorkplaceBrief>,
+}
+
+/// A pending change, for an admin deciding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingBrief {
+    pub id: i64,
+    pub reference: String,
+    pub requested_by: String,
+    pub summary: String,
+    pub change: Change,
+    pub status: String,
+    /// For a new rep: the addresses holding that office now (told when it
+    /// changes hands), with their languages.
+    pub holders: Vec<(String, Option<Language>)>,
+    /// The language of whoever asked for the change, if known.
+    pub requester_language: Option<Language>,
+    /// For a new rep: the new rep's language, if known.
+    pub rep_language: Option<Language>,
+}
+
+/// A unit by name, and whether the sender's scope holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitBrief {
+    pub id: i64,
+    pub name: String,
+    pub in_scope: bool,
+}
+
+/// What the register already holds for one registration string.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RegistrationCheck {
+    /// The chapter named, if registered.
+    pub unit: Option<UnitBrief>,
+    /// The form id was registered before (its peer number).
+    pub form_known: Option<String>,
+    /// A peer with the same address, or the same name and phone.
+    pub person_known: Option<String>,
+}
+
+/// An employer contact (SPEC section 2, seed 003).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactBrief {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub employer_id: i64,
+    pub orgnr: String,
+    pub employer: String,
+    /// `receipts|letters|reminders`
+    pub duties: String,
+    /// The date the confidentiality declaration was accepted.
+    pub declaration: Option<String>,
+    pub active: bool,
+}
+
+/// A period an employer submitted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Submitted {
+    pub employer_id: i64,
+    pub period: String,
+    pub first: String,
+    pub last: String,
+    pub files: i64,
+    pub lines: i64,
+}
+
+/// A person a deduction list or a `STATUS` line may name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonRef {
+    pub id: i64,
+    pub name: String,
+    pub member_no: Option<String>,
+    pub birth_date: Option<String>,
+}
+
+/// What the register holds for one employer and period.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubmissionReads {
+    /// People by national id, for the ids in the lists.
+    pub people: std::collections::HashMap<String, PersonRef>,
+    /// People already in a list for this employer and period.
+    pub earlier: std::collections::HashSet<i64>,
+    /// Files already received for this employer and period: sha256 -> date.
+    pub earlier_files: std::collections::HashMap<String, String>,
+    /// Active members registered at the employer.
+    pub members: Vec<PersonRef>,
+    /// Active contacts of the employer responsible for receipts.
+    pub receipt_to: Vec<String>,
+}

@@ -1,0 +1,110 @@
+//! What unit tests of decisions share: a pinned time, fixed randomness, and
+//! registers made of plain values.
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use postbud_core::registration::Found;
+
+use crate::facts::{Fresh, Scope};
+use crate::register::*;
+
+/// 2026-11-20 08:00 UTC.
+pub fn now() -> DateTime<Utc> {
+    "2026-11-20T08:00:00Z".parse().unwrap()
+}
+
+/// Always the code 123456 and the salt "salt".
+pub struct Fixed;
+
+impl Fresh for Fixed {
+    fn code(&mut self) -> String {
+        "123456".into()
+    }
+    fn salt(&mut self) -> String {
+        "salt".into()
+    }
+}
+
+/// A register any read from fails the test: for commands that read nothing.
+pub struct NoRegister;
+
+/// A register of plain values: each query returns its field.
+#[derive(Default)]
+pub struct Values {
+    pub peers: Vec<PeerBrief>,
+    pub members: MembersInScope,
+    pub pending: Option<PendingBrief>,
+    pub registrations: Vec<RegistrationCheck>,
+    pub contacts: Vec<ContactBrief>,
+    pub submitted: Vec<Submitted>,
+    pub employer_members: Vec<(i64, PersonRef)>,
+    pub submission: SubmissionReads,
+    pub codes: Vec<StoredCode>,
+    pub raw: Option<Vec<u8>>,
+}
+
+impl Register for Values {
+    fn peers(&self, _: &Scope) -> Result<Vec<PeerBrief>> {
+        Ok(self.peers.clone())
+    }
+    fn members(&self, _: &Scope) -> Result<MembersInScope> {
+        Ok(self.members.clone())
+    }
+    fn pending(&self, _: &str, _: NaiveDate) -> Result<Option<PendingBrief>> {
+        Ok(self.pending.clone())
+    }
+    fn registrations(&self, _: &Scope, _: &[Found]) -> Result<Vec<RegistrationCheck>> {
+        Ok(self.registrations.clone())
+    }
+    fn contacts(&self, _: &[i64]) -> Result<Vec<ContactBrief>> {
+        Ok(self.contacts.clone())
+    }
+    fn submitted(&self, _: &[i64], _: DateTime<Utc>) -> Result<Vec<Submitted>> {
+        Ok(self.submitted.clone())
+    }
+    fn employer_members(&self, _: &[i64]) -> Result<Vec<(i64, PersonRef)>> {
+        Ok(self.employer_members.clone())
+    }
+    fn submission(&self, _: i64, _: &str, _: &[&str]) -> Result<SubmissionReads> {
+        Ok(self.submission.clone())
+    }
+    fn live_codes(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<Vec<StoredCode>> {
+        Ok(self.codes.clone())
+    }
+    fn message_raw(&self, _: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self.raw.clone())
+    }
+}
+
+impl Register for NoRegister {
+    fn peers(&self, _: &Scope) -> Result<Vec<PeerBrief>> {
+        bail!("read peers")
+    }
+    fn members(&self, _: &Scope) -> Result<MembersInScope> {
+        bail!("read members")
+    }
+    fn pending(&self, _: &str, _: NaiveDate) -> Result<Option<PendingBrief>> {
+        bail!("read pending")
+    }
+    fn registrations(&self, _: &Scope, _: &[Found]) -> Result<Vec<RegistrationCheck>> {
+        bail!("read registrations")
+    }
+    fn contacts(&self, _: &[i64]) -> Result<Vec<ContactBrief>> {
+        bail!("read contacts")
+    }
+    fn submitted(&self, _: &[i64], _: DateTime<Utc>) -> Result<Vec<Submitted>> {
+        bail!("read submitted")
+    }
+    fn employer_members(&self, _: &[i64]) -> Result<Vec<(i64, PersonRef)>> {
+        bail!("read employer members")
+    }
+    fn submission(&self, _: i64, _: &str, _: &[&str]) -> Result<SubmissionReads> {
+        bail!("read submission")
+    }
+    fn live_codes(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<Vec<StoredCode>> {
+        bail!("read codes")
+    }
+    fn message_raw(&self, _: i64) -> Result<Option<Vec<u8>>> {
+        bail!("read a message")
+    }
+}

@@ -1,0 +1,221 @@
+//! Pending changes (SPEC section 2): recording one, and carrying out or
+//! rejecting one an admin decided; registering a peer.
+
+use super::{audit, ts};
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use postbud_commands::plan::{Change, NewPeer, PendingChange};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Records a change waiting for an admin under `reference`.
+pub fn record(
+    conn: &Connection,
+    reference: &str,
+    requested_by: &str,
+    message: Option<i64>,
+    p: &PendingChange,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO pending_changes (ref, kind, requested_by, message_id, summary, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        reference,
+        p.change.kind(),
+        requested_by,
+        message,
+        p.summary,
+        serde_json::to_string(&p.change)?,
+        ts(now)
+    ])?;
+    Ok(())
+}
+
+/// Registers a peer: a person with the address (an existing one when the
+/// address is known), and a peer number `LP-NNNN`. Returns the peer number.
+pub fn register_peer(conn: &Connection, p: &NewPeer, now: DateTime<Utc>) -> Result<String> {
+    let stamp = ts(now);
+    let person =
+        super::import::person_for(conn, Some(&p.email), &p.name, p.phone.as_deref(), &stamp)?;
+    if let Some(b) = &p.birth_date {
+        conn.execute(
+            "UPDATE people SET birth_date = COALESCE(birth_date, ?2) WHERE id = ?1",
+            params![person, b],
+        )?;
+    }
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT MAX(CAST(substr(peer_no, 4) AS INTEGER)) FROM peers WHERE peer_no LIKE 'LP-%'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let peer_no = format!("LP-{:04}", last.unwrap_or(0) + 1);
+    conn.execute(
+        "INSERT INTO peers (peer_no, person_id, unit_id, form_id, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![peer_no, person, p.unit_id, p.form_id, stamp],
+    )?;
+    Ok(peer_no)
+}
+
+/// Approves (carries out) or rejects pending change `id`. Only a pending
+/// change can be decided; deciding twice is refused.
+pub fn settle(
+    conn: &Connection,
+    id: i64,
+    approve: bool,
+    reason: Option<&str>,
+    admin: &str,
+    message: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (reference, kind, status, payload): (String, String, String, String) = conn
+        .query_row(
+            "SELECT ref, kind, status, payload FROM pending_changes WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .with_context(|| format!("no pending change {id}"))?;
+    if status != "pending" {
+        bail!("{reference} is {status} already");
+    }
+    if approve {
+        let change: Change = serde_json::from_str(&payload)
+            .with_context(|| format!("pending change {reference} cannot be read"))?;
+        carry_out(conn, &change, now).with_context(|| format!("carrying out {reference}"))?;
+    }
+    conn.execute(
+        "UPDATE pending_changes SET status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1",
+        params![id, if approve { "applied" } else { "rejected" }, admin, ts(now), reason],
+    )?;
+    audit(
+        conn,
+        now,
+        message,
+        admin,
+        if approve { "approve" } else { "reject" },
+        &kind,
+        Some(&reference),
+        reason,
+    )
+}
+
+fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<()> {
+    let stamp = ts(now);
+    match change {
+        Change::MemberLeft {
+            person_id,
+            new_employer_orgnr,
+            ..
+        } => {
+            let new_employer: Option<i64> = match new_employer_orgnr.as_deref() {
+                Some(o) if !o.is_empty() => conn
+                    .query_row("SELECT id FROM employers WHERE orgnr = ?1", [o], |r| {
+                        r.get(0)
+                    })
+                    .optional()?,
+                _ => None,
+            };
+            conn.execute(
+                "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
+                params![person_id, new_employer, stamp],
+            )?;
+        }
+        Change::MemberMoved {
+            person_id,
+            employer_id,
+            workplace,
+            ..
+        } => {
+            let workplace = workplace_id(conn, *employer_id, workplace)?;
+            conn.execute(
+                "UPDATE people SET workplace_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![person_id, workplace, stamp],
+            )?;
+        }
+        Change::WorkplaceNew {
+            employer_id,
+            workplace,
+            midlevel,
+            ..
+        } => {
+            conn.execute(
+                "INSERT INTO workplaces (employer_id, name, midlevel) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(employer_id, name) DO UPDATE SET open = 1",
+                params![employer_id, workplace, midlevel],
+            )?;
+        }
+        Change::WorkplaceRename {
+            workplace_id,
+            new_name,
+            ..
+        } => {
+            conn.execute(
+                "UPDATE workplaces SET name = ?2 WHERE id = ?1",
+                params![workplace_id, new_name],
+            )?;
+        }
+        Change::WorkplaceClose { workplace_id, .. } => {
+            conn.execute(
+                "UPDATE workplaces SET open = 0 WHERE id = ?1",
+                [workplace_id],
+            )?;
+        }
+        Change::NewRep(rep) => {
+            let from_date = NaiveDate::parse_from_str(&rep.from, "%Y-%m-%d").context("from")?;
+            let day_before = (from_date - Duration::days(1)).to_string();
+            // The outgoing holder of the same office steps down the day before.
+            conn.execute(
+                "UPDATE roles SET valid_to = ?1 WHERE role = ?2 AND level = ?3 AND employer_id IS ?4
+                     AND workplace_id IS ?5 AND unit_id IS ?6 AND midlevel IS ?7
+                     AND (valid_to IS NULL OR valid_to = '' OR valid_to >= ?8)",
+                params![
+                    day_before,
+                    rep.role,
+                    rep.level,
+                    rep.employer_id,
+                    rep.workplace_id,
+                    rep.unit_id,
+                    rep.midlevel,
+                    rep.from
+                ],
+            )?;
+            conn.execute(
+                "INSERT INTO roles (email, person_id, role, level, employer_id, workplace_id, unit_id, midlevel, valid_from)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    rep.email,
+                    rep.person_id,
+                    rep.role,
+                    rep.level,
+                    rep.employer_id,
+                    rep.workplace_id,
+                    rep.unit_id,
+                    rep.midlevel,
+                    rep.from
+                ],
+            )?;
+        }
+        Change::Registration { peer, .. } => {
+            register_peer(conn, peer, now)?;
+        }
+        // A PDF list is handled by hand; approving records that it was.
+        Change::PdfList { .. } => {}
+    }
+    Ok(())
+}
+
+/// The id of `name` under `employer`, created when missing.
+fn workplace_id(conn: &Connection, employer: i64, name: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT OR IGNORE INTO workplaces (employer_id, name) VALUES (?1, ?2)",
+        params![employer, name],
+    )?;
+    Ok(conn.query_row(
+        "SELECT id FROM workplaces WHERE employer_id = ?1 AND name = ?2",
+        params![employer, name],
+        |r| r.get(0),
+    )?)
+}
