@@ -172,11 +172,15 @@ pub fn pending_list(store: &Store) -> Result<String> {
         return Ok("nothing is waiting\n".into());
     }
     let mut out = String::new();
-    for (r, kind, by, at, summary) in rows {
+    for w in rows {
         let _ = writeln!(
             out,
-            "{r}  {kind:<16} {by}  {}\n    {summary}",
-            &at[..at.len().min(10)]
+            "{}  {:<16} {}  {}\n    {}",
+            w.reference,
+            w.kind,
+            w.requested_by,
+            &w.created_at[..w.created_at.len().min(10)],
+            w.summary
         );
     }
     Ok(out)

@@ -8,7 +8,7 @@ use crate::daemon::{self, AnyMailbox};
 use crate::intake::maildir;
 use crate::outbox::{self, smtp::SmtpTransport};
 use crate::pipeline::Context;
-use crate::store::{Store, ts};
+use crate::store::Store;
 use anyhow::{Context as _, Result};
 use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -111,37 +111,10 @@ fn deduction_list(dir: &std::path::Path, args: &Args) -> Result<()> {
         .filter_map(national_id)
         .take(args.register)
         .collect();
-    {
-        let tx = store.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO employers (orgnr, name) VALUES ('923609016', 'Bedrift AS')",
-            [],
-        )?;
-        tx.execute(
-            "INSERT INTO employers (orgnr, name) VALUES ('974760673', 'Annen AS')",
-            [],
-        )?;
-        let now = ts(chrono::Utc::now());
-        let mut insert = tx.prepare(
-            "INSERT INTO people (member_no, name, national_id, employer_id, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)",
-        )?;
-        // The list's people and three more work at the employer; the rest
-        // of the register elsewhere.
-        let at_employer = |i: usize| i % 3 == 0 && i < 3 * (args.list_lines + 3);
-        for (i, id) in ids.iter().enumerate() {
-            let employer = if at_employer(i) { 1 } else { 2 };
-            insert.execute(rusqlite::params![
-                format!("{}", 100_000 + i),
-                format!("Medlem {i}"),
-                id,
-                employer,
-                now
-            ])?;
-        }
-        drop(insert);
-        tx.commit()?;
-    }
+    // The list's people and three more work at the employer; the rest of
+    // the register elsewhere.
+    let at_employer = |i: usize| i.is_multiple_of(3) && i < 3 * (args.list_lines + 3);
+    crate::store::synthetic::register(&mut store.conn, &ids, at_employer, chrono::Utc::now())?;
     // The list as LibreOffice writes it: title rows, ids as numbers.
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -296,9 +269,7 @@ async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::C
     )
     .await?;
     let secs = t.elapsed().as_secs_f64();
-    let replies: i64 = store
-        .conn
-        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+    let replies = crate::store::outbox::count(&store.conn)?;
     println!(
         "maildir intake: {} messages in {secs:.2} s = {:.0} messages/s ({replies} replies queued, batch {}, synchronous=FULL)  [target >= 10000/s]",
         handled.len(),
@@ -334,22 +305,7 @@ async fn smtp_send(dir: &std::path::Path, args: &Args) -> Result<()> {
         &format!("[outgoing]\nkind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"\n"),
     )?;
     let mut store = Store::open(&cfg.register.path)?;
-    let now = ts(chrono::Utc::now());
-    {
-        let tx = store.conn.transaction()?;
-        for i in 0..args.replies {
-            let raw = format!(
-                "From: post@forbund.example\r\nTo: r{i}@example.test\r\nSubject: Re: [PB-2026-{i:06}] bench\r\n\
-                 Message-ID: <bench.{i}@forbund.example>\r\nAuto-Submitted: auto-replied\r\n\r\nKvittering {i}.\r\n"
-            );
-            tx.execute(
-                "INSERT INTO outbox (kind, result, recipient, mail_from, rfc_message_id, subject, raw, next_attempt_at, created_at)
-                 VALUES ('support', 'ok', ?1, 'post@forbund.example', ?2, 'bench', ?3, ?4, ?4)",
-                rusqlite::params![format!("r{i}@example.test"), format!("bench.{i}@forbund.example"), raw.as_bytes(), now],
-            )?;
-        }
-        tx.commit()?;
-    }
+    crate::store::synthetic::queue(&mut store.conn, args.replies, chrono::Utc::now())?;
     let mut transport: Vec<SmtpTransport> = (0..args.connections)
         .map(|_| SmtpTransport::new(&cfg.outgoing))
         .collect();

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Either mailbox, chosen by config.
+/// Either mailbox, chosen by config. One per daemon: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyMailbox {
     Maildir(MaildirMailbox),
     Imap(ImapMailbox),
@@ -61,7 +62,9 @@ impl Mailbox for AnyMailbox {
     }
 }
 
-/// Either transport, chosen by config.
+/// Either transport, chosen by config. A few per daemon: their size does not
+/// matter.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyTransport {
     File(FileTransport),
     Smtp(SmtpTransport),

@@ -130,7 +130,13 @@ pub async fn run(dir: &Path, clock: &Clock, fresh: &mut dyn Fresh) -> Result<Str
         };
         let _ = writeln!(out, "   -> {verdict}");
         if let Some(r) = &h.reference {
-            for (to, subject, raw, state) in crate::store::outbox::with_reference(&store.conn, r)? {
+            for crate::store::outbox::Mail {
+                recipient: to,
+                subject,
+                raw,
+                state,
+            } in crate::store::outbox::with_reference(&store.conn, r)?
+            {
                 let _ = writeln!(out, "   reply to {to} ({state}): {subject}");
                 let text = mail_parser::MessageParser::default()
                     .parse(&raw)

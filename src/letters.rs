@@ -1,7 +1,8 @@
 //! Letters as PDF: the letter a newly approved rep hands to the employer
 //! (SPEC section 5, `NY TILLITSVALGT`). The wording is the template
 //! `letter-new-rep.txt` in the letter's language, written in the markup of
-//! [`pdf::Document::parse`]; [`pdf`] lays it out.
+//! [`pdf::Document::parse`]: this file gives the template its values and
+//! turns what it wrote into a PDF with [`pdf`].
 
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
@@ -9,7 +10,9 @@ use postbud_commands::plan::NewRepLetter;
 use serde_json::json;
 
 use crate::pdf::{self, Document};
-use crate::render::Renderer;
+
+/// The template of the new rep's letter.
+pub const NEW_REP_TEMPLATE: &str = "letter-new-rep";
 
 /// A date as templates read it: `{{ d.day }}`, `{{ d.month }}`, `{{ d.year }}`.
 fn date(d: NaiveDate) -> serde_json::Value {
@@ -22,9 +25,10 @@ fn present(v: &Option<String>) -> Option<String> {
     v.as_deref().map(pdf::cell).filter(|s| !s.is_empty())
 }
 
-/// The new rep's letter as a PDF.
-pub fn new_rep(l: &NewRepLetter, renderer: &Renderer) -> Result<Vec<u8>> {
-    let vars = json!({
+/// The values [`NEW_REP_TEMPLATE`] reads, each one line of text fit for
+/// the markup.
+pub fn new_rep_vars(l: &NewRepLetter) -> serde_json::Value {
+    json!({
         "reference": pdf::cell(&l.reference),
         "date": date(l.date),
         "from": date(l.valid_from),
@@ -37,15 +41,19 @@ pub fn new_rep(l: &NewRepLetter, renderer: &Renderer) -> Result<Vec<u8>> {
         "workplace": present(&l.workplace),
         "unit": present(&l.unit),
         "previous": present(&l.previous_rep),
-    });
-    let markup = renderer.text(l.language, "letter-new-rep", &vars)?;
-    let mut doc = Document::parse(&markup);
-    doc.date = Some(l.date);
+    })
+}
+
+/// A letter as a PDF from the markup its template wrote; `org` and
+/// `org_address` head it unless the markup says otherwise.
+pub fn pdf(markup: &str, date: NaiveDate, org: &str, org_address: &str) -> Result<Vec<u8>> {
+    let mut doc = Document::parse(markup);
+    doc.date = Some(date);
     if doc.org.is_empty() {
-        doc.org = renderer.org_name().to_string();
+        doc.org = org.to_string();
     }
     if doc.org_address.is_empty() {
-        doc.org_address = renderer.org_address().to_string();
+        doc.org_address = org_address.to_string();
     }
     doc.render()
 }
@@ -53,6 +61,7 @@ pub fn new_rep(l: &NewRepLetter, renderer: &Renderer) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Renderer;
     use postbud_commands::facts::Language;
     use std::path::Path;
     use std::process::Command;
@@ -98,7 +107,7 @@ mod tests {
 
     fn write_pdf(dir: &Path, name: &str, l: &NewRepLetter) -> String {
         let path = dir.join(format!("{name}.pdf"));
-        std::fs::write(&path, new_rep(l, &renderer()).unwrap()).unwrap();
+        std::fs::write(&path, renderer().letter(l).unwrap()).unwrap();
         path.to_str().unwrap().to_string()
     }
 
@@ -110,7 +119,7 @@ mod tests {
     #[test]
     fn letter_is_a_small_pdf_in_every_language() {
         for language in Language::ALL {
-            let bytes = new_rep(&letter(language), &renderer()).unwrap();
+            let bytes = renderer().letter(&letter(language)).unwrap();
             assert!(bytes.starts_with(b"%PDF"), "{language:?}");
             assert!(
                 bytes.len() < 100_000,

@@ -15,7 +15,7 @@ use crate::render::Renderer;
 use crate::store::apply::{self, Origin};
 use crate::store::messages::{self, Seen};
 use crate::store::reads::Reader;
-use crate::store::{Store, facts, next_ref};
+use crate::store::{self, Store, facts, next_ref};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Datelike, Utc};
 use postbud_commands::{Cx, Fresh, Read, Settings, read};
@@ -121,13 +121,13 @@ pub fn handle_in_savepoint(
         Ok(r) => r,
         Err(reason) => return quarantined(conn, key, raw, reason, now),
     };
-    conn.prepare_cached("SAVEPOINT msg")?.execute([])?;
+    store::savepoint(conn)?;
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         handle_one(conn, ctx, key, raw, &read, now, fresh)
     }));
     let failure = match attempt {
         Ok(Ok(h)) => {
-            conn.prepare_cached("RELEASE msg")?.execute([])?;
+            store::release(conn)?;
             return Ok(h);
         }
         Ok(Err(e)) => format!("{e:#}"),
@@ -140,7 +140,7 @@ pub fn handle_in_savepoint(
             format!("internal error while handling the message: {what}")
         }
     };
-    conn.execute_batch("ROLLBACK TO msg; RELEASE msg")?;
+    store::roll_back(conn)?;
     quarantined(conn, key, raw, failure, now)
 }
 

@@ -252,10 +252,21 @@ impl Renderer {
             Attach::NewRepLetter { file, letter } => (
                 file.clone(),
                 "application/pdf".into(),
-                crate::letters::new_rep(letter, self)
+                self.letter(letter)
                     .with_context(|| format!("cannot write the letter `{file}`"))?,
             ),
         })
+    }
+
+    /// The new rep's letter as a PDF, worded by its template.
+    pub fn letter(&self, l: &postbud_commands::plan::NewRepLetter) -> Result<Vec<u8>> {
+        use crate::letters;
+        let markup = self.text(
+            l.language,
+            letters::NEW_REP_TEMPLATE,
+            &letters::new_rep_vars(l),
+        )?;
+        letters::pdf(&markup, l.date, &self.org_name, &self.org_address)
     }
 
     /// The subject of a reply: `Re: [PB-…] <their subject>`, without

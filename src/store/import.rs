@@ -820,8 +820,11 @@ fn contacts(
         };
         let duties = match duties(cell(row, "ansvar").unwrap_or("")) {
             Ok(d) => d,
-            Err(e) => {
-                bad(e);
+            Err(word) => {
+                bad(format!(
+                    "responsibility `{word}` is not one of {}",
+                    postbud_commands::words::DUTIES.join(", ")
+                ));
                 continue;
             }
         };

@@ -7,7 +7,8 @@
 //! - `messages`: messages seen, duplicates, the quarantine;
 //! - `codes`, `pending`, `outbox`: one-time codes, pending changes, the
 //!   outbox and delivery states;
-//! - `stats`: figures for `postbud stats`; `import`: CSV imports.
+//! - `stats`: figures for `postbud stats`; `import`: CSV imports;
+//!   `synthetic`: made-up registers and queues for `postbud bench`.
 
 pub mod apply;
 pub mod codes;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod pending;
 pub mod reads;
 pub mod stats;
+pub mod synthetic;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -41,14 +43,18 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the register at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_at(path)
+            .with_context(|| format!("cannot open the register at `{}`", path.display()))
+    }
+
+    fn open_at(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create register directory `{}`", dir.display()))?;
+                .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
         }
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open register at `{}`", path.display()))?;
+        let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.set_prepared_statement_cache_capacity(128);
         // Plans that do not change with bound values: the bundled SQLite has
@@ -62,9 +68,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
-        store
-            .migrate()
-            .with_context(|| format!("cannot migrate register at `{}`", path.display()))?;
+        store.migrate().context("cannot migrate it")?;
         Ok(store)
     }
 
@@ -109,7 +113,9 @@ pub fn next_ref(conn: &Connection, year: i32) -> Result<String> {
     Ok(format!("PB-{year}-{n:06}"))
 }
 
-/// Writes one audit row.
+/// Writes one audit row: who did what to which thing, because of which
+/// message.
+#[allow(clippy::too_many_arguments)]
 pub fn audit(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -133,5 +139,23 @@ pub fn audit(
         entity_id,
         detail
     ])?;
+    Ok(())
+}
+
+/// Starts the savepoint one message is handled in.
+pub fn savepoint(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("SAVEPOINT msg")?.execute([])?;
+    Ok(())
+}
+
+/// Keeps what the message did.
+pub fn release(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("RELEASE msg")?.execute([])?;
+    Ok(())
+}
+
+/// Undoes what the message did, and nothing else of the batch.
+pub fn roll_back(conn: &Connection) -> Result<()> {
+    conn.execute_batch("ROLLBACK TO msg; RELEASE msg")?;
     Ok(())
 }

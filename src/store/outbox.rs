@@ -180,15 +180,30 @@ pub fn recovered(conn: &Connection, id: i64, delivered: Option<bool>) -> Result<
     Ok(())
 }
 
-/// The mail queued under `reference`: (recipient, subject, raw, state).
-pub fn with_reference(
-    conn: &Connection,
-    reference: &str,
-) -> Result<Vec<(String, String, Vec<u8>, String)>> {
+/// A mail in the outbox, as the demo shows it.
+pub struct Mail {
+    pub recipient: String,
+    pub subject: String,
+    pub raw: Vec<u8>,
+    pub state: String,
+}
+
+/// The mail queued under `reference`, in order.
+pub fn with_reference(conn: &Connection, reference: &str) -> Result<Vec<Mail>> {
     Ok(conn
         .prepare("SELECT recipient, subject, raw, state FROM outbox WHERE ref = ?1 ORDER BY id")?
         .query_map([reference], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok(Mail {
+                recipient: r.get(0)?,
+                subject: r.get(1)?,
+                raw: r.get(2)?,
+                state: r.get(3)?,
+            })
         })?
         .collect::<Result<_, _>>()?)
+}
+
+/// How many mails the outbox holds, in any state.
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
 }

@@ -59,15 +59,30 @@ pub fn last_day(c: &Connection, now: DateTime<Utc>) -> Result<Figures> {
     })
 }
 
-/// Pending changes waiting for an admin: (reference, kind, requested by,
-/// created at, summary), oldest first.
-pub fn pending(c: &Connection) -> Result<Vec<(String, String, String, String, String)>> {
+/// A pending change waiting for an admin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub reference: String,
+    pub kind: String,
+    pub requested_by: String,
+    pub created_at: String,
+    pub summary: String,
+}
+
+/// Pending changes waiting for an admin, oldest first.
+pub fn pending(c: &Connection) -> Result<Vec<Waiting>> {
     Ok(c.prepare(
         "SELECT ref, kind, requested_by, created_at, summary FROM pending_changes
-             WHERE status = 'pending' ORDER BY id",
+         WHERE status = 'pending' ORDER BY id",
     )?
     .query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        Ok(Waiting {
+            reference: r.get(0)?,
+            kind: r.get(1)?,
+            requested_by: r.get(2)?,
+            created_at: r.get(3)?,
+            summary: r.get(4)?,
+        })
     })?
     .collect::<Result<_, _>>()?)
 }

@@ -368,3 +368,45 @@ fn unknown_commands_of_later_workflows_become_tickets() {
     );
     assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 2);
 }
+
+#[test]
+fn code_verify_tells_a_wrong_code_from_a_broken_setup() {
+    let home = Home::new("");
+    let bin = env!("CARGO_BIN_EXE_postbud");
+    let verify = |config: &std::path::Path| {
+        std::process::Command::new(bin)
+            .env("POSTBUD_NOW", crate::support::home::NOW)
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "code",
+                "verify",
+                "kari.nordmann@example.no",
+                "123456",
+            ])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        verify(&home.config_path()).status.code(),
+        Some(1),
+        "a wrong code"
+    );
+    let missing = home.dir.path().join("no-such.toml");
+    let out = verify(&missing);
+    assert_eq!(out.status.code(), Some(2), "no config: {out:?}");
+    std::fs::write(
+        &home.cfg.register.path,
+        b"this is not a SQLite file, and never was one",
+    )
+    .unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", home.cfg.register.path.display()));
+    }
+    let out = verify(&home.config_path());
+    assert_eq!(out.status.code(), Some(3), "a broken register: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("register"),
+        "{out:?}"
+    );
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::facts::Cx;
+use crate::cx::Cx;
 use crate::plan::{Action, CodePurpose, Outcome, Plan};
 use crate::register::StoredCode;
 

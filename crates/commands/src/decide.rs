@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::facts::Cx;
+use crate::cx::Cx;
 use crate::plan::Plan;
 use crate::register::Register;
 

@@ -1,12 +1,9 @@
 //! Who the sender is and what the decisions may know besides the command:
 //! [`Facts`] about the sender (read from the register before deciding),
 //! [`Settings`] from the config, [`Language`], and [`Fresh`] randomness.
-//! [`Cx`] carries them, with the time, into every decision.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-
-use crate::plan::Reply;
 
 /// Languages a reply can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -193,30 +190,4 @@ pub trait Fresh {
     fn code(&mut self) -> String;
     /// A salt for hashing a code.
     fn salt(&mut self) -> String;
-}
-
-/// Everything a decision reads besides the command and its register
-/// reads: who asks, the settings, the time and randomness.
-pub struct Cx<'a> {
-    pub facts: &'a Facts,
-    pub settings: &'a Settings,
-    pub now: DateTime<Utc>,
-    pub fresh: &'a mut dyn Fresh,
-}
-
-impl Cx<'_> {
-    /// The organisation's date today.
-    pub fn today(&self) -> NaiveDate {
-        self.settings.today(self.now)
-    }
-
-    /// The sender's language.
-    pub fn language(&self) -> Language {
-        self.facts.language(self.settings)
-    }
-
-    /// A reply to the sender, in their language.
-    pub fn reply(&self, template: &'static str, vars: serde_json::Value) -> Reply {
-        Reply::new(&self.facts.sender, template, self.language(), vars)
-    }
 }

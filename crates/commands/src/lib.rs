@@ -11,7 +11,8 @@
 //!   share.
 //! - [`decide`]: the [`decide::Decide`] trait each command implements.
 //! - [`rule`]: who may use a command and whether it needs a verified sender.
-//! - [`facts`]: the sender's facts, the settings, languages, randomness.
+//! - [`facts`]: the sender's facts, the settings, languages, randomness;
+//!   [`cx`]: what every decision is handed.
 //! - [`register`]: the queries commands read through, and what they return.
 //! - [`plan`]: what handling a message does, as data: actions, replies,
 //!   attachments, pending changes.
@@ -20,6 +21,7 @@
 
 pub mod cmd;
 pub mod codes;
+pub mod cx;
 pub mod decide;
 pub mod facts;
 pub mod plan;
@@ -31,6 +33,7 @@ pub mod words;
 mod testing;
 
 pub use cmd::{Command, Read, read};
-pub use facts::{Cx, Facts, Fresh, Language, Settings};
+pub use cx::Cx;
+pub use facts::{Facts, Fresh, Language, Settings};
 pub use plan::Plan;
 pub use register::Register;

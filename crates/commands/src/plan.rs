@@ -308,7 +308,10 @@ pub enum Attach {
     /// An .xlsx workbook, one sheet per table.
     Workbook { file: String, sheets: Vec<Table> },
     /// The new rep's PDF letter.
-    NewRepLetter { file: String, letter: NewRepLetter },
+    NewRepLetter {
+        file: String,
+        letter: Box<NewRepLetter>,
+    },
 }
 
 impl Attach {

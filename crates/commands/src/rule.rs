@@ -3,7 +3,8 @@
 
 use serde_json::json;
 
-use crate::facts::{Cx, Facts};
+use crate::cx::Cx;
+use crate::facts::Facts;
 use crate::plan::{Outcome, Plan};
 
 /// Who may use a command.

@@ -108,3 +108,75 @@ impl Register for NoRegister {
         bail!("read a message")
     }
 }
+
+/// Decides `command` for `facts` with the test settings, fixed time and
+/// randomness, reading through `reg`.
+pub fn decide(
+    command: &crate::cmd::Command,
+    facts: &crate::facts::Facts,
+    reg: &dyn Register,
+) -> crate::plan::Plan {
+    let s = crate::facts::Settings::for_tests();
+    let mut cx = crate::cx::Cx {
+        facts,
+        settings: &s,
+        now: now(),
+        fresh: &mut Fixed,
+    };
+    command.decide(reg, &mut cx).unwrap()
+}
+
+/// A sender known as a person, with the roles given.
+pub fn sender(
+    email: &str,
+    rep: bool,
+    contact: bool,
+    admin: bool,
+    verified: bool,
+) -> crate::facts::Facts {
+    crate::facts::Facts {
+        sender: email.into(),
+        person: Some(crate::facts::Person {
+            id: 1,
+            name: "Kari Nordmann".into(),
+            language: None,
+        }),
+        is_rep: rep,
+        is_contact: contact,
+        is_admin: admin,
+        verified,
+        scope: if rep {
+            Scope {
+                units: vec![1],
+                ..Scope::default()
+            }
+        } else {
+            Scope::default()
+        },
+        employers: if contact {
+            vec![crate::facts::EmployerBrief {
+                id: 1,
+                orgnr: "923609016".into(),
+                name: "Bedrift AS".into(),
+                declared: Some("2026-01-01".into()),
+            }]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    }
+}
+
+/// A message from `from` with `subject` and `body`, read as postbud reads it.
+pub fn command(from: &str, subject: &str, body: &str) -> crate::cmd::Command {
+    let raw = format!(
+        "From: {from}\r\nTo: post@forbund.example\r\nSubject: {subject}\r\nMessage-ID: <t@example.no>\r\n\r\n{body}\r\n"
+    );
+    crate::cmd::read(
+        &crate::facts::Settings::for_tests(),
+        raw.as_bytes(),
+        now().date_naive(),
+    )
+    .unwrap()
+    .command
+}

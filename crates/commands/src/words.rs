@@ -59,7 +59,7 @@ pub fn kroner(ore: i64) -> String {
     let whole = (ore / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(' ');
         }
         grouped.push(c);
@@ -79,7 +79,7 @@ pub fn orgnr_in<'a>(text: &str, known: impl Fn(&str) -> bool + 'a) -> Option<Str
 pub const DUTIES: [&str; 3] = ["receipts", "letters", "reminders"];
 
 /// Responsibilities as stored (`receipts|letters`), from any mix of `|`,
-/// `,` and spaces. `Err` says which word is none of [`DUTIES`].
+/// `,` and spaces. `Err` is the first word that is none of [`DUTIES`].
 pub fn duties(s: &str) -> Result<String, String> {
     let mut out: Vec<&str> = Vec::new();
     for d in s
@@ -89,10 +89,7 @@ pub fn duties(s: &str) -> Result<String, String> {
     {
         let d = d.to_lowercase();
         let Some(known) = DUTIES.iter().find(|k| **k == d) else {
-            return Err(format!(
-                "responsibility `{d}` is not one of {}",
-                DUTIES.join(", ")
-            ));
+            return Err(d);
         };
         if !out.contains(known) {
             out.push(known);

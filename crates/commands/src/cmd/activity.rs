@@ -7,8 +7,8 @@ use chrono::Datelike;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Outcome, Plan};
 use crate::register::{PeerBrief, Register};
 use crate::words::name_key;

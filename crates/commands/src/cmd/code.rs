@@ -8,8 +8,8 @@ use chrono::Duration;
 use serde_json::json;
 
 use crate::codes::{MAX_CODES_PER_HOUR, hash};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, CodePurpose, Outcome, Plan};
 use crate::register::Register;
 

@@ -11,7 +11,8 @@ use postbud_core::classify::ConfirmWord;
 use serde_json::json;
 
 use crate::codes::{Verdict, verify, waiting_for_code};
-use crate::facts::{Cx, Facts};
+use crate::cx::Cx;
+use crate::facts::Facts;
 use crate::plan::{Action, CodePurpose, Outcome, Plan};
 use crate::register::Register;
 

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use super::contacts::of_senders_employers;
 use super::reported::Fields;
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::{Cx, EmployerBrief, Facts};
+use crate::facts::{EmployerBrief, Facts};
 use crate::plan::{Action, Outcome, Plan};
 use crate::register::{ContactBrief, Register};
 use crate::rule;

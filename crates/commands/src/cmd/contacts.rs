@@ -4,8 +4,8 @@
 use anyhow::Result;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Outcome, Plan};
 use crate::register::{ContactBrief, Register};
 

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use postbud_core::classify::Keyword;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Attach, Change, NewRepLetter, Outcome, Plan, Reply};
 use crate::register::{PendingBrief, Register};
 
@@ -122,7 +122,7 @@ impl Decide for Decision {
             );
             welcome.attachments.push(Attach::NewRepLetter {
                 file: format!("melding-om-ny-tillitsvalgt-{}.pdf", p.reference),
-                letter,
+                letter: Box::new(letter),
             });
             plan.replies.push(welcome);
             for (old, lang) in &p.holders {
@@ -135,5 +135,118 @@ impl Decide for Decision {
             }
         }
         plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Command;
+    use crate::facts::Language;
+    use crate::plan::NewRepChange;
+    use crate::testing::{Values, decide, sender};
+
+    fn pending(status: &str, change: Change) -> PendingBrief {
+        PendingBrief {
+            id: 4,
+            reference: "PB-2026-000004".into(),
+            requested_by: "leder@ffm.example".into(),
+            summary: "Kari Nordmann (50001) ny tillitsvalgt".into(),
+            change,
+            status: status.into(),
+            holders: vec![("per@example.no".into(), Some(Language::En))],
+            requester_language: Some(Language::Nn),
+            rep_language: None,
+        }
+    }
+
+    fn new_rep() -> Change {
+        Change::NewRep(NewRepChange {
+            person_id: 1,
+            email: "kari@example.no".into(),
+            name: "Kari Nordmann".into(),
+            role: "tillitsvalgt".into(),
+            level: "arbeidsgiver".into(),
+            employer_id: 1,
+            employer: "Bedrift AS".into(),
+            orgnr: Some("923609016".into()),
+            workplace_id: None,
+            workplace: None,
+            midlevel: None,
+            unit_id: None,
+            from: "2026-12-01".into(),
+            comment: None,
+        })
+    }
+
+    fn run(approve: bool, reg: &Values) -> Plan {
+        let admin = sender("kontor@forbund.example", false, false, true, true);
+        let d = Decision::parse(approve, "pb-2026-000004 feil person");
+        decide(&Command::Decision(d), &admin, reg)
+    }
+
+    #[test]
+    fn an_unknown_or_closed_reference_changes_nothing() {
+        let p = run(true, &Values::default());
+        assert_eq!(p.result, Outcome::Rejected);
+        assert_eq!(p.replies[0].template, "decision-unknown");
+        assert_eq!(p.replies[0].vars["reference"], "PB-2026-000004");
+        let closed = Values {
+            pending: Some(pending("applied", new_rep())),
+            ..Values::default()
+        };
+        let p = run(false, &closed);
+        assert_eq!(p.replies[0].template, "decision-closed");
+        assert!(p.actions.is_empty());
+    }
+
+    #[test]
+    fn approving_a_new_rep_tells_everyone_under_the_changes_reference() {
+        let reg = Values {
+            pending: Some(pending("pending", new_rep())),
+            ..Values::default()
+        };
+        let p = run(true, &reg);
+        assert_eq!(p.kind, "approve");
+        assert_eq!(p.reference.as_deref(), Some("PB-2026-000004"));
+        assert_eq!(
+            p.actions,
+            [Action::Decide {
+                pending_id: 4,
+                approve: true,
+                reason: Some("feil person".into())
+            }]
+        );
+        let to: Vec<(&str, &str, Language)> = p
+            .replies
+            .iter()
+            .map(|r| (r.to.as_str(), r.template, r.language))
+            .collect();
+        assert_eq!(
+            to,
+            [
+                ("kontor@forbund.example", "decision", Language::Nb),
+                ("leder@ffm.example", "decision-requester", Language::Nn),
+                ("kari@example.no", "new-rep-welcome", Language::Nb),
+                ("per@example.no", "rep-replaced", Language::En),
+            ]
+        );
+        assert!(matches!(
+            &p.replies[2].attachments[..],
+            [Attach::NewRepLetter { letter, .. }] if letter.employer_name == "Bedrift AS" && letter.valid_from.to_string() == "2026-12-01"
+        ));
+    }
+
+    #[test]
+    fn rejecting_tells_the_requester_only() {
+        let reg = Values {
+            pending: Some(pending("pending", new_rep())),
+            ..Values::default()
+        };
+        let p = run(false, &reg);
+        assert_eq!(p.kind, "reject");
+        assert_eq!(p.replies.len(), 2);
+        assert_eq!(p.replies[1].vars["reason"], "feil person");
+        assert_eq!(p.replies[1].vars["approved"], false);
     }
 }

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Outcome, Plan};
 use crate::register::Register;
 use crate::rule::help_vars;

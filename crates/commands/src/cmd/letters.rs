@@ -4,8 +4,8 @@
 use anyhow::Result;
 
 use super::support::Support;
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::Plan;
 use crate::register::Register;
 

@@ -4,8 +4,8 @@
 use anyhow::Result;
 
 use super::reported::{Fields, comment, from_date, one_member, pending, when};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Change, PendingChange, Plan};
 use crate::register::{MembersInScope, Register};
 use crate::words::field;

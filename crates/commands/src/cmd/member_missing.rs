@@ -6,8 +6,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::reported::{Fields, when};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Outcome, Plan};
 use crate::register::Register;
 

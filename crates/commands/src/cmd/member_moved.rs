@@ -5,8 +5,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::reported::{Fields, comment, from_date, one_member, pending, refused, when};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Change, PendingChange, Plan};
 use crate::register::{MembersInScope, Register};
 use crate::words::field;

@@ -34,8 +34,9 @@ use chrono::NaiveDate;
 use postbud_core::classify::{self, Keyword, Kind};
 use postbud_core::message::{self, Incoming};
 
+use crate::cx::Cx;
 use crate::decide::run;
-use crate::facts::{Cx, Settings};
+use crate::facts::Settings;
 use crate::plan::Plan;
 use crate::register::Register;
 use crate::rule::{self, Audience, Rule, Trust};
@@ -381,4 +382,159 @@ pub fn read(s: &Settings, raw: &[u8], today: NaiveDate) -> Result<Read, String> 
         msg,
         command,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, CodePurpose, Outcome};
+    use crate::testing::{NoRegister, Values, command, decide, sender};
+
+    /// Every keyword's rule, as SPEC sections 5 and 10 give it.
+    #[test]
+    fn the_rule_table() {
+        use Audience::*;
+        use Trust::*;
+        let cases: &[(&str, &str, Audience, Trust)] = &[
+            ("KODE", "", Anyone, Open),
+            ("HJELP", "", Anyone, Open),
+            ("Et spørsmål", "hei", Anyone, Open),
+            ("ENDRE", "telefon: 1", Anyone, Open),
+            ("AKTIVITET 2026", "Kari", Reps, Verified),
+            ("MINE MEDLEMMER", "", Reps, Verified),
+            ("MINE LIKEPERSONER", "", Reps, Verified),
+            ("MEDLEM MANGLER", "navn: X", Reps, Open),
+            ("MEDLEM SLUTTET 50001", "", Reps, Verified),
+            ("MEDLEM FLYTTET 50001", "", Reps, Verified),
+            ("ARBEIDSSTED NY Lageret", "", Reps, Verified),
+            ("ARBEIDSSTED NYTT NAVN Lageret", "", Reps, Verified),
+            ("ARBEIDSSTED AVSLUTT Lageret", "", Reps, Verified),
+            ("NY TILLITSVALGT", "", Reps, Verified),
+            ("INNSENDTE", "", Contacts, Verified),
+            ("STATUS", "", Contacts, Verified),
+            ("BREV", "", Contacts, Open),
+            ("KONTAKTER", "", Contacts, Verified),
+            ("KONTAKT NY a@b.example", "", Contacts, Verified),
+            ("KONTAKT DEAKTIVER a@b.example", "", Contacts, Verified),
+            ("GODKJENN PB-2026-000001", "", Admins, Verified),
+            ("AVVIS PB-2026-000001", "", Admins, Verified),
+            ("BEKREFT 123456", "", Anyone, Open),
+            (
+                "Registrering",
+                "REG1;id=F-1;lag=Bergen;navn=X;epost=x@example.no;dato=2026-11-20;sig=0000000000000000",
+                Reps,
+                Verified,
+            ),
+        ];
+        for (subject, body, audience, trust) in cases {
+            let c = command("kari@example.no", subject, body);
+            assert_eq!(c.rule(), Rule::new(*audience, *trust), "{subject}: {:?}", c);
+        }
+    }
+
+    #[test]
+    fn a_command_outside_the_senders_role_is_refused_before_anything_is_read() {
+        for (subject, for_whom) in [
+            ("AKTIVITET 2026", "reps"),
+            ("MINE MEDLEMMER", "reps"),
+            ("KONTAKTER", "employers"),
+            ("STATUS", "employers"),
+            ("GODKJENN PB-2026-000001", "office"),
+        ] {
+            let member = sender("kari@example.no", false, false, false, true);
+            let p = decide(
+                &command("kari@example.no", subject, ""),
+                &member,
+                &NoRegister,
+            );
+            assert_eq!(p.result, Outcome::Rejected, "{subject}");
+            assert_eq!(p.replies[0].template, "not-allowed", "{subject}");
+            assert_eq!(p.replies[0].vars["for_whom"], for_whom, "{subject}");
+            assert!(p.actions.is_empty(), "{subject}: nothing changes");
+        }
+    }
+
+    #[test]
+    fn an_unverified_sender_gets_a_code_and_nothing_else_happens() {
+        let rep = sender("leder@ffm.example", true, false, false, false);
+        let p = decide(
+            &command("leder@ffm.example", "MINE MEDLEMMER", ""),
+            &rep,
+            &NoRegister,
+        );
+        assert_eq!(p.result, Outcome::Pending);
+        assert_eq!(p.kind, "members");
+        assert_eq!(p.replies[0].template, "confirm-ask");
+        assert!(p.replies[0].secret, "the body holds the code");
+        assert!(matches!(
+            &p.actions[..],
+            [Action::IssueCode {
+                purpose: CodePurpose::Confirm,
+                for_this_message: true,
+                ..
+            }]
+        ));
+        // A rule that is open runs for an unverified sender.
+        let p = decide(
+            &command("leder@ffm.example", "HJELP", ""),
+            &rep,
+            &NoRegister,
+        );
+        assert_eq!(p.replies[0].template, "help");
+    }
+
+    #[test]
+    fn a_right_confirmation_carries_out_the_waiting_message_as_verified() {
+        use crate::codes::hash;
+        use crate::register::{MemberBrief, MembersInScope, StoredCode};
+        let waiting = b"From: leder@ffm.example\r\nSubject: MINE MEDLEMMER\r\nMessage-ID: <w@ffm.example>\r\n\r\n\r\n";
+        let reg = Values {
+            codes: vec![StoredCode {
+                id: 7,
+                salt: "s".into(),
+                hash: hash("s", "654321"),
+                expires_at: crate::testing::now() + chrono::Duration::hours(1),
+                used: false,
+                tries: 0,
+                message_row: Some(3),
+            }],
+            raw: Some(waiting.to_vec()),
+            members: MembersInScope {
+                members: vec![MemberBrief {
+                    id: 1,
+                    member_no: Some("50001".into()),
+                    name: "Kari Nordmann".into(),
+                    email: None,
+                    phone: None,
+                    birth_date: None,
+                    employer_id: None,
+                    employer: None,
+                    workplace: None,
+                    midlevel: None,
+                    position: None,
+                    permanent: None,
+                }],
+                workplaces: vec![],
+            },
+            ..Values::default()
+        };
+        let rep = sender("leder@ffm.example", true, false, false, false);
+        let p = decide(
+            &command("leder@ffm.example", "BEKREFT 654321", ""),
+            &rep,
+            &reg,
+        );
+        assert_eq!(p.kind, "members");
+        assert_eq!(p.replies[0].template, "list");
+        assert_eq!(p.replies[0].vars["count"], 1);
+        assert_eq!(p.actions.last(), Some(&Action::UseCode { id: 7 }));
+        // A wrong one counts a try and carries out nothing.
+        let p = decide(
+            &command("leder@ffm.example", "BEKREFT 111111", ""),
+            &rep,
+            &reg,
+        );
+        assert_eq!(p.replies[0].template, "confirm-unknown");
+        assert_eq!(p.actions, [Action::WrongCode { id: 7 }]);
+    }
 }

@@ -7,8 +7,8 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::reported::{Fields, comment, one_member, pending, refused, when};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Change, NewRepChange, PendingChange, Plan};
 use crate::register::{MembersInScope, Register};
 use crate::words::{field, name_key};

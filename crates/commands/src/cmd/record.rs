@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Plan};
 use crate::register::Register;
 

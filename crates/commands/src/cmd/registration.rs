@@ -7,8 +7,8 @@ use anyhow::Result;
 use postbud_core::registration::{Found, Role, Unverified};
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Change, NewPeer, Outcome, PendingChange, Plan};
 use crate::register::{Register, RegistrationCheck};
 
@@ -77,7 +77,7 @@ impl Decide for Registration {
                 continue;
             }
             if taken.contains(&reg.email) || taken.contains(&reg.form_id) {
-                outcomes.push(with("already", json!({})));
+                outcomes.push(with("already", json!({ "peer_no": null })));
                 continue;
             }
             taken.push(reg.email.clone());
@@ -131,5 +131,85 @@ impl Decide for Registration {
         };
         plan.replies[0].vars = json!({ "outcomes": outcomes });
         plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Command;
+    use crate::register::UnitBrief;
+    use crate::testing::{Values, decide, sender};
+    use postbud_core::registration::find_in_text;
+
+    const SECRET: &[u8] = b"test-secret-do-not-use";
+    const KARI: &str = "REG1;id=F-20261120-0042;lag=Bergen;navn=Kari Nordmann;epost=kari.nordmann@example.no;tlf=+4791234567;rolle=likeperson;dato=2026-11-20;sig=0a322fab0e00b541";
+
+    fn check(in_scope: bool, known: Option<&str>) -> RegistrationCheck {
+        RegistrationCheck {
+            unit: Some(UnitBrief {
+                id: 1,
+                name: "Bergen".into(),
+                in_scope,
+            }),
+            form_known: known.map(str::to_string),
+            person_known: None,
+        }
+    }
+
+    fn run(text: &str, secret: Option<&[u8]>, checks: Vec<RegistrationCheck>) -> Plan {
+        let rep = sender("leder@ffm.example", true, false, false, true);
+        let found = find_in_text(text, secret);
+        let reg = Values {
+            registrations: checks,
+            ..Values::default()
+        };
+        decide(&Command::Registration(Registration { found }), &rep, &reg)
+    }
+
+    #[test]
+    fn a_valid_string_in_scope_is_registered() {
+        let p = run(KARI, Some(SECRET), vec![check(true, None)]);
+        assert_eq!(p.result, Outcome::Ok);
+        assert!(
+            matches!(&p.actions[..], [Action::RegisterPeer(peer)] if peer.email == "kari.nordmann@example.no" && peer.unit_id == 1)
+        );
+        assert_eq!(p.replies[0].vars["outcomes"][0]["status"], "registered");
+    }
+
+    #[test]
+    fn out_of_scope_and_already_registered_change_nothing() {
+        let p = run(KARI, Some(SECRET), vec![check(false, None)]);
+        assert_eq!(p.result, Outcome::Rejected);
+        assert!(p.actions.is_empty());
+        assert_eq!(p.replies[0].vars["outcomes"][0]["status"], "out-of-scope");
+        let p = run(KARI, Some(SECRET), vec![check(true, Some("LP-0001"))]);
+        assert_eq!(p.result, Outcome::Ok);
+        assert!(p.actions.is_empty());
+        assert_eq!(p.replies[0].vars["outcomes"][0]["status"], "already");
+    }
+
+    #[test]
+    fn an_unverified_string_waits_for_the_office_with_its_own_reference() {
+        let tampered = KARI.replace("+4791234567", "+4799999999");
+        let p = run(&tampered, Some(SECRET), vec![check(true, None)]);
+        assert_eq!(p.result, Outcome::Pending);
+        assert!(matches!(
+            &p.actions[..],
+            [Action::Pending(PendingChange { change: Change::Registration { why, .. }, .. })] if why == "bad-sig"
+        ));
+        assert_eq!(p.replies[0].vars["outcomes"][0]["pending"], 0);
+        let p = run(KARI, None, vec![check(true, None)]);
+        assert_eq!(p.replies[0].vars["outcomes"][0]["why"], "no-secret");
+    }
+
+    #[test]
+    fn the_same_person_twice_in_one_message_is_registered_once() {
+        let p = run(
+            &format!("{KARI}\n\n{KARI}"),
+            Some(SECRET),
+            vec![check(true, None), check(true, None)],
+        );
+        assert_eq!(p.actions.len(), 1, "{:?}", p.actions);
     }
 }

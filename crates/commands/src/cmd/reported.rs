@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::facts::Cx;
+use crate::cx::Cx;
 use crate::plan::{Action, Outcome, PendingChange, Plan};
 use crate::register::{MemberBrief, WorkplaceBrief};
 use crate::rule;

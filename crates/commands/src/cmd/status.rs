@@ -9,8 +9,8 @@ use chrono::Duration;
 use postbud_core::lists;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Outcome, Plan};
 use crate::register::{PersonRef, Register, Submitted};
 use crate::words::{date, name_key, orgnr_in};

@@ -16,8 +16,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::codes::waiting_for_code;
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::{Cx, EmployerBrief, Facts};
+use crate::facts::{EmployerBrief, Facts};
 use crate::plan::{
     Action, Attach, Change, CodePurpose, FileRecord, LineRecord, Outcome, PendingChange, Plan,
     Reply, SubmissionRecord, Table,
@@ -353,5 +354,194 @@ fn problems_sheet(problems: &[serde_json::Value], period: &str) -> Attach {
                 .collect(),
             rows,
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Command;
+    use crate::testing::{Values, decide, sender};
+    use postbud_core::lists::Line;
+
+    fn line(n: usize, id: &str, amount: i64) -> Line {
+        Line {
+            line: n,
+            national_id: Some(id.into()),
+            birth_date: None,
+            name: Some(format!("Navn {n}")),
+            employee_no: None,
+            amount: Some(amount),
+            period: None,
+            orgnr: None,
+            problems: vec![],
+        }
+    }
+
+    fn sheet(lines: Vec<Line>) -> Result<Sheet, ReadError> {
+        Ok(Sheet {
+            file: "liste.xlsx".into(),
+            kind: FileKind::Xlsx,
+            sheet: None,
+            header_line: 1,
+            columns: vec![],
+            lines,
+            skipped: 0,
+        })
+    }
+
+    fn submission(subject: &str, files: Vec<(&str, Result<Sheet, ReadError>)>) -> Command {
+        Command::Submission(Submission {
+            subject: subject.into(),
+            files: files
+                .into_iter()
+                .map(|(name, read)| Attached {
+                    name: name.into(),
+                    sha256: format!("sha-{name}"),
+                    size: 10,
+                    read,
+                })
+                .collect(),
+        })
+    }
+
+    fn person(id: i64, name: &str) -> PersonRef {
+        PersonRef {
+            id,
+            name: name.into(),
+            member_no: Some(format!("5000{id}")),
+            birth_date: None,
+        }
+    }
+
+    fn reads() -> Values {
+        let mut s = SubmissionReads::default();
+        s.people
+            .insert("11111111111".into(), person(1, "Kari Nordmann"));
+        s.people
+            .insert("22222222222".into(), person(2, "Ola Hansen"));
+        s.members = vec![
+            person(1, "Kari Nordmann"),
+            person(2, "Ola Hansen"),
+            person(3, "Per Utrukket"),
+        ];
+        s.receipt_to = vec!["lonn@bedrift.example".into(), "kopi@bedrift.example".into()];
+        Values {
+            submission: s,
+            ..Values::default()
+        }
+    }
+
+    #[test]
+    fn a_list_is_matched_line_by_line_and_the_receipt_says_what_is_wrong() {
+        let contact = sender("lonn@bedrift.example", false, true, false, true);
+        let lines = vec![
+            line(4, "11111111111", 41250),
+            line(5, "22222222222", 41250),
+            line(6, "11111111111", 41250),
+            line(7, "33333333333", 100),
+        ];
+        let p = decide(
+            &submission("Trekkliste 10/2026", vec![("liste.xlsx", sheet(lines))]),
+            &contact,
+            &reads(),
+        );
+        assert_eq!(p.result, Outcome::Partial);
+        let v = &p.replies[0].vars;
+        assert_eq!(v["lines"], 4);
+        assert_eq!(v["matched"], 2);
+        assert_eq!(v["amount"], "825,00");
+        let codes: Vec<&str> = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["twice", "unknown-person"]);
+        assert_eq!(v["not_deducted"][0]["name"], "Per Utrukket");
+        assert_eq!(
+            p.replies.len(),
+            2,
+            "a copy to the other contact for receipts"
+        );
+        assert_eq!(p.replies[1].to, "kopi@bedrift.example");
+        assert!(
+            matches!(&p.actions[..], [Action::Submission(r)] if r.period == "2026-10" && r.files[0].lines.len() == 4)
+        );
+    }
+
+    #[test]
+    fn which_employer_and_which_period_are_asked_for() {
+        let mut two = sender("lonn@bedrift.example", false, true, false, true);
+        two.employers.push(crate::facts::EmployerBrief {
+            id: 2,
+            orgnr: "974760673".into(),
+            name: "Annen AS".into(),
+            declared: None,
+        });
+        let p = decide(
+            &submission("Trekkliste 10/2026", vec![("l.xlsx", sheet(vec![]))]),
+            &two,
+            &Values::default(),
+        );
+        assert_eq!(p.replies[0].template, "submission-which");
+        let one = sender("lonn@bedrift.example", false, true, false, true);
+        let p = decide(
+            &submission("Trekkliste", vec![("l.xlsx", sheet(vec![]))]),
+            &one,
+            &Values::default(),
+        );
+        assert_eq!(p.replies[0].template, "submission-period");
+    }
+
+    #[test]
+    fn without_the_declaration_the_list_waits_for_a_code() {
+        let mut contact = sender("lonn@bedrift.example", false, true, false, true);
+        contact.employers[0].declared = None;
+        let p = decide(
+            &submission("Trekkliste 10/2026", vec![("l.xlsx", sheet(vec![]))]),
+            &contact,
+            &reads(),
+        );
+        assert_eq!(p.replies[0].template, "declaration");
+        assert!(matches!(
+            &p.actions[..],
+            [Action::IssueCode {
+                purpose: CodePurpose::Accept,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_pdf_waits_for_the_office_and_a_file_sent_before_is_not_counted() {
+        let contact = sender("lonn@bedrift.example", false, true, false, true);
+        let mut reg = reads();
+        reg.submission
+            .earlier_files
+            .insert("sha-gammel.xlsx".into(), "2026-11-01".into());
+        let p = decide(
+            &submission(
+                "Trekkliste 10/2026",
+                vec![
+                    ("liste.pdf", Err(ReadError::Pdf)),
+                    ("gammel.xlsx", sheet(vec![line(4, "11111111111", 100)])),
+                ],
+            ),
+            &contact,
+            &reg,
+        );
+        let files = p.replies[0].vars["files"].as_array().unwrap();
+        assert_eq!(files[0]["status"], "manual");
+        assert_eq!(files[1]["status"], "duplicate");
+        assert_eq!(files[1]["first"], "2026-11-01");
+        assert!(matches!(
+            &p.actions[0],
+            Action::Pending(PendingChange {
+                change: Change::PdfList { .. },
+                ..
+            })
+        ));
+        assert!(matches!(&p.actions[1], Action::Submission(r) if !r.files[0].counted));
     }
 }

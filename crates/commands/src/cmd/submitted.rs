@@ -5,8 +5,8 @@ use anyhow::Result;
 use chrono::Duration;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Outcome, Plan};
 use crate::register::{self, Register};
 

@@ -7,8 +7,8 @@ use anyhow::Result;
 use postbud_core::message::Incoming;
 use serde_json::json;
 
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Action, Outcome, Plan};
 use crate::register::Register;
 

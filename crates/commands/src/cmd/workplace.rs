@@ -7,8 +7,8 @@ use postbud_core::classify::Keyword;
 use serde_json::json;
 
 use super::reported::{Fields, comment, employers, from_date, pending, refused, when};
+use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::facts::Cx;
 use crate::plan::{Change, PendingChange, Plan};
 use crate::register::{MembersInScope, Register, WorkplaceBrief};
 use crate::words::{digits, field, name_key};
@@ -60,15 +60,25 @@ impl Decide for Workplace {
             return self.new_workplace(cx, &reads.workplaces, name, when, comment);
         }
         let key = name_key(name);
+        // `arbeidsgiver:` tells apart workplaces of the same name.
+        let named = field(&self.fields, &["arbeidsgiver", "orgnr"]).map(digits);
         let found: Vec<&WorkplaceBrief> = reads
             .workplaces
             .iter()
             .filter(|w| name_key(&w.name) == key)
+            .filter(|w| named.as_ref().is_none_or(|o| *o == w.orgnr))
             .collect();
         let w = match found.as_slice() {
             [w] => *w,
             [] => return refused(cx, KIND, "workplace-unknown", json!({ "who": name })),
-            _ => return refused(cx, KIND, "employer-which", json!({})),
+            many => {
+                return refused(
+                    cx,
+                    KIND,
+                    "employer-which",
+                    json!({ "employers": many.iter().map(|w| json!({"orgnr": w.orgnr, "name": w.employer})).collect::<Vec<_>>() }),
+                );
+            }
         };
         if self.what == What::Close {
             let summary = format!(
@@ -164,5 +174,63 @@ impl Workplace {
                 },
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Command;
+    use crate::plan::{Action, Outcome};
+    use crate::testing::{Values, decide, sender};
+
+    fn workplace(id: i64, employer: i64, orgnr: &str, name: &str) -> WorkplaceBrief {
+        WorkplaceBrief {
+            id,
+            employer_id: employer,
+            employer: format!("Arbeidsgiver {employer}"),
+            orgnr: orgnr.into(),
+            name: name.into(),
+            midlevel: None,
+            open: true,
+        }
+    }
+
+    #[test]
+    fn the_same_name_at_two_employers_is_told_apart_by_arbeidsgiver() {
+        let reg = Values {
+            members: MembersInScope {
+                members: vec![],
+                workplaces: vec![
+                    workplace(1, 1, "923609016", "Lageret"),
+                    workplace(2, 2, "974760673", "Lageret"),
+                ],
+            },
+            ..Values::default()
+        };
+        let rep = sender("leder@ffm.example", true, false, false, true);
+        let close = |body: &str| {
+            let c = Command::Workplace(Workplace {
+                what: What::Close,
+                name: "Lageret".into(),
+                fields: crate::words::fields(body),
+            });
+            decide(&c, &rep, &reg)
+        };
+        let p = close("dato: 01.12.2026");
+        assert_eq!(p.result, Outcome::Rejected);
+        assert_eq!(p.replies[0].vars["problem"], "employer-which");
+        assert_eq!(p.replies[0].vars["employers"].as_array().unwrap().len(), 2);
+        let p = close("dato: 01.12.2026\narbeidsgiver: 974 760 673");
+        assert!(matches!(
+            &p.actions[..],
+            [Action::Pending(PendingChange {
+                change: Change::WorkplaceClose {
+                    workplace_id: 2,
+                    ..
+                },
+                ..
+            })]
+        ));
     }
 }

@@ -21,9 +21,10 @@ use chrono::NaiveDate;
 
 use super::dates::parse_date;
 use super::guard;
-use super::header::{columns_of, is_header};
+use super::header::{Column, columns_of, is_header};
+use super::kind::{FileKind, kind_of};
 use super::row::{Builder, Cell, Row};
-use super::{FileKind, HEADER_SCAN_ROWS, Limits, ReadError, Sheet, kind_of};
+use super::sheet::{HEADER_SCAN_ROWS, Limits, Line, ReadError, Sheet};
 
 /// Columns read: A to ALL. A list has a handful.
 pub const MAX_COLUMNS: usize = 1000;
@@ -110,8 +111,8 @@ pub fn read(
 struct Read {
     sheet: Option<String>,
     header_line: usize,
-    columns: Vec<(super::Column, String)>,
-    lines: Vec<super::Line>,
+    columns: Vec<(Column, String)>,
+    lines: Vec<Line>,
     skipped: usize,
 }
 

@@ -9,7 +9,7 @@ use super::dates::{date_from_number, date_from_serial, parse_date};
 use super::header::{Column, columns_of, is_header, is_sum_label};
 use super::ids::{birth_date_from_id, check_national_id, check_orgnr};
 use super::periods::{Period, period_from_text};
-use super::{HEADER_SCAN_ROWS, Limits, Line, MAX_CELL_CHARS, Problem, ReadError};
+use super::sheet::{HEADER_SCAN_ROWS, Limits, Line, MAX_CELL_CHARS, Problem, ReadError};
 
 /// One cell's value, as the readers give it.
 #[derive(Debug, Clone, PartialEq)]
