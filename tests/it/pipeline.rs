@@ -410,3 +410,40 @@ fn code_verify_tells_a_wrong_code_from_a_broken_setup() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_broken_template_of_the_office_is_reported_by_check_config_and_quarantines_its_mail() {
+    let home = Home::new("");
+    let dir = home.dir.path().join("templates/nb");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("support.txt"), "Hei {% if name %}\n\nHilsen\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postbud"))
+        .args([
+            "--config",
+            home.config_path().to_str().unwrap(),
+            "check-config",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("templates/nb/support.txt") && err.contains("line"),
+        "{err}"
+    );
+    // The mail that needs it waits in the quarantine instead of going out
+    // in another language or with a hole in it.
+    home.deliver(&fixture("support.eml"));
+    let report = home.run();
+    assert_eq!(report.handled[0].outcome, "quarantined");
+    assert!(
+        report.handled[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("nb/support.txt"),
+        "{:?}",
+        report.handled[0].reason
+    );
+    assert!(home.replies().is_empty());
+}

@@ -163,7 +163,7 @@ impl Decide for Activity {
     }
 
     fn decide(&self, cx: &mut Cx<'_>, peers: Vec<PeerBrief>) -> Plan {
-        let this_year = cx.now.with_timezone(&cx.settings.timezone).year();
+        let this_year = cx.today().year();
         let Some(year) = self.year.filter(|y| *y == this_year || *y == this_year - 1) else {
             return Plan::reply(
                 "activity",
