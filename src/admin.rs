@@ -37,17 +37,23 @@ pub fn quarantine_list(store: &Store) -> Result<String> {
     Ok(out)
 }
 
-fn quarantined(store: &Store, id: i64) -> Result<(String, Vec<u8>)> {
+fn quarantined(store: &Store, id: i64) -> Result<messages::Kept> {
     messages::quarantined_one(&store.conn, id)?
         .with_context(|| format!("no quarantined message {id} (see `postbud quarantine list`)"))
 }
 
 /// `postbud quarantine show <id>`: the reason and the raw message.
 pub fn quarantine_show(store: &Store, id: i64) -> Result<String> {
-    let (reason, raw) = quarantined(store, id)?;
+    let kept = quarantined(store, id)?;
     Ok(format!(
-        "reason: {reason}\n\n{}",
-        String::from_utf8_lossy(&raw)
+        "reason: {}\n{}\n{}",
+        kept.reason,
+        if kept.truncated {
+            "(only the start of the message was kept: the whole of it is in the mailbox's quarantine folder)\n"
+        } else {
+            ""
+        },
+        String::from_utf8_lossy(&kept.raw)
     ))
 }
 
@@ -60,11 +66,21 @@ pub fn quarantine_retry(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<String> {
-    let (_, raw) = quarantined(store, id)?;
+    let kept = quarantined(store, id)?;
+    if kept.truncated {
+        bail!(
+            "message {id} was too large to keep whole in the register: move it from the mailbox's \
+             quarantine folder back to the inbox (after raising the limit, if that was the reason)"
+        );
+    }
+    let raw = kept.raw;
     let tx = store.conn.transaction()?;
     let read = postbud_commands::read(&ctx.settings, &raw, ctx.settings.today(now));
     let h =
         pipeline::handle_in_savepoint(&tx, ctx, &format!("retry-{id}"), &raw, read, now, fresh)?;
+    if h.reason.is_none() {
+        messages::retried(&tx, id, now)?;
+    }
     tx.commit()?;
     Ok(match h.reason {
         Some(r) => format!("message {id} is still quarantined: {r}\n"),

@@ -234,8 +234,18 @@ pub struct Limits {
     pub max_attachments: usize,
     #[serde(default = "d_unc")]
     pub max_uncompressed_bytes: u64,
+    /// Rows per list.
     #[serde(default = "d_rows")]
     pub max_rows: u64,
+    /// Rows in all the lists of one message.
+    #[serde(default = "d_rows")]
+    pub max_rows_per_message: u64,
+    /// MIME parts nested deeper than this: the message is quarantined.
+    #[serde(default = "d_nesting")]
+    pub max_nesting: usize,
+    /// Bytes of HTML read per part.
+    #[serde(default = "d_html")]
+    pub max_html_bytes: usize,
 }
 impl Default for Limits {
     fn default() -> Self {
@@ -244,8 +254,17 @@ impl Default for Limits {
             max_attachments: d_att(),
             max_uncompressed_bytes: d_unc(),
             max_rows: d_rows(),
+            max_rows_per_message: d_rows(),
+            max_nesting: d_nesting(),
+            max_html_bytes: d_html(),
         }
     }
+}
+fn d_nesting() -> usize {
+    30
+}
+fn d_html() -> usize {
+    2_097_152
 }
 fn d_msg() -> u64 {
     26_214_400
@@ -328,6 +347,11 @@ impl Config {
                 allow_synthetic_ids: self.lists.allow_synthetic_ids,
             },
             max_message_bytes: self.limits.max_message_bytes,
+            max_rows_per_message: self.limits.max_rows_per_message,
+            bounds: postbud_core::message::Bounds {
+                max_depth: self.limits.max_nesting,
+                max_html_bytes: self.limits.max_html_bytes,
+            },
         }
     }
 

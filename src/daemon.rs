@@ -212,7 +212,7 @@ async fn handle_and_settle(
     clock: &Clock,
     fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
-    let handled = pipeline::handle_batch(store, ctx, batch, clock.now(), fresh)?;
+    let handled = pipeline::handle(store, ctx, batch, clock.now(), fresh)?;
     let moves: Vec<(String, Destination)> =
         handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
     mailbox.settle(&moves).await?;

@@ -7,7 +7,10 @@
 //! 4. record and apply: the message row, the plan's changes and its mail.
 //!
 //! A message that fails rolls back alone and is quarantined with its
-//! reason; the caller moves messages only after `handle_batch` committed.
+//! reason; the caller moves messages only after `handle` committed. No
+//! message can stop the mail behind it: each is marked in hand before it is
+//! touched; one the process died on is tried again once, alone, and after a
+//! second death quarantined unread (SPEC section 3, "No poison pills").
 
 use crate::config::Config;
 use crate::intake::{Destination, Fetched};
@@ -15,7 +18,7 @@ use crate::render::Renderer;
 use crate::store::apply::{self, Origin};
 use crate::store::messages::{self, Seen};
 use crate::store::reads::Reader;
-use crate::store::{self, Store, facts, next_ref};
+use crate::store::{self, Store, facts, in_hand, next_ref};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Datelike, Utc};
 use postbud_commands::{Cx, Fresh, Read, Settings, read};
@@ -64,14 +67,89 @@ pub struct Handled {
     pub reason: Option<String>,
 }
 
-/// Handles a batch in one transaction and commits it. Never fails because of
-/// a message's content: only when the register itself cannot be written.
-/// Reading needs no register, so a second thread reads message k+1 while
-/// this one writes message k.
-pub fn handle_batch(
+/// Handles fetched messages and commits: those the process died on before
+/// are quarantined unread (twice) or handled alone (once); the rest in one
+/// batch. Never fails because of a message's content: only when the
+/// register itself cannot be written. The results are in `batch`'s order.
+pub fn handle(
     store: &mut Store,
     ctx: &Context,
     batch: &[Fetched],
+    now: DateTime<Utc>,
+    fresh: &mut dyn Fresh,
+) -> Result<Vec<Handled>> {
+    let hashes: Vec<String> = batch.iter().map(|f| hex_sha256(&f.raw)).collect();
+    let strikes = in_hand::strikes(&store.conn, &hashes)?;
+    let mut out: Vec<(usize, Handled)> = Vec::with_capacity(batch.len());
+    let mut rest: Vec<usize> = Vec::new();
+    for (i, (f, h)) in batch.iter().zip(&hashes).enumerate() {
+        match strikes.get(h).copied().unwrap_or(0) {
+            0 => rest.push(i),
+            1 => {
+                tracing::warn!(key = %f.key, "the process stopped while this message was in hand: trying it again, alone");
+                in_hand::mark(&mut store.conn, std::slice::from_ref(h), 2, now)?;
+                let done = handle_batch(
+                    store,
+                    ctx,
+                    std::slice::from_ref(f),
+                    std::slice::from_ref(h),
+                    now,
+                    fresh,
+                )?;
+                out.extend(done.into_iter().map(|d| (i, d)));
+            }
+            _ => out.push((i, died_twice(store, f, h, now)?)),
+        }
+    }
+    if !rest.is_empty() {
+        let fetched: Vec<Fetched> = rest.iter().map(|&i| batch[i].clone()).collect();
+        let marks: Vec<String> = rest.iter().map(|&i| hashes[i].clone()).collect();
+        in_hand::mark(&mut store.conn, &marks, 1, now)?;
+        let done = handle_batch(store, ctx, &fetched, &marks, now, fresh)?;
+        out.extend(rest.into_iter().zip(done));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, h)| h).collect())
+}
+
+/// A message the process died on twice: quarantined without reading it.
+fn died_twice(store: &mut Store, f: &Fetched, hash: &str, now: DateTime<Utc>) -> Result<Handled> {
+    let reason = "postbud stopped twice while handling this message (a crash, out of memory, \
+                  or killed), so it was not read again; `postbud quarantine retry` tries once more"
+        .to_string();
+    tracing::error!(key = %f.key, "{reason}");
+    let tx = store.conn.transaction()?;
+    let identity = postbud_core::message::identity(&f.raw, None);
+    messages::quarantine(&tx, &identity, None, None, &reason, &f.raw, now)?;
+    in_hand::clear(&tx, &[hash.to_string()])?;
+    tx.commit()?;
+    Ok(Handled {
+        key: f.key.clone(),
+        dest: Destination::Quarantine,
+        outcome: "quarantined".into(),
+        kind: String::new(),
+        reference: None,
+        replies: 0,
+        reason: Some(reason),
+    })
+}
+
+fn hex_sha256(raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Handles a batch in one transaction, clears its in-hand marks and commits.
+/// Reading needs no register, so a second thread reads message k+1 while
+/// this one writes message k.
+fn handle_batch(
+    store: &mut Store,
+    ctx: &Context,
+    batch: &[Fetched],
+    marks: &[String],
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Vec<Handled>> {
@@ -102,6 +180,7 @@ pub fn handle_batch(
         Ok(())
     })?;
     anyhow::ensure!(out.len() == batch.len(), "the reader thread stopped early");
+    in_hand::clear(&tx, marks)?;
     tx.commit().context("cannot commit the batch")?;
     Ok(out)
 }
@@ -197,6 +276,8 @@ fn handle_one(
         messages::seen_again(conn, *row)?;
         return Ok(done("duplicate", "", None, 0));
     }
+    #[cfg(debug_assertions)]
+    test_hooks::in_hand(raw);
     let msg = &read.msg;
     let sender = msg
         .from
@@ -255,4 +336,34 @@ fn handle_one(
         now,
     )?;
     Ok(done(outcome, plan.kind, reference, replies))
+}
+
+/// Hooks for tests of what happens when the process dies with a message in
+/// hand: only in debug builds, only when the variables are set.
+#[cfg(debug_assertions)]
+mod test_hooks {
+    use std::sync::OnceLock;
+
+    fn var(name: &str, cell: &'static OnceLock<Option<Vec<u8>>>) -> Option<&'static [u8]> {
+        cell.get_or_init(|| std::env::var(name).ok().map(String::into_bytes))
+            .as_deref()
+    }
+
+    fn holds(raw: &[u8], marker: &[u8]) -> bool {
+        !marker.is_empty() && raw.windows(marker.len()).any(|w| w == marker)
+    }
+
+    /// `POSTBUD_TEST_ABORT_ON=<text>`: a message holding the text aborts the
+    /// process; `POSTBUD_TEST_STALL_ON=<text>`: it stalls a minute (to be
+    /// killed from outside).
+    pub fn in_hand(raw: &[u8]) {
+        static ABORT: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        static STALL: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        if var("POSTBUD_TEST_ABORT_ON", &ABORT).is_some_and(|m| holds(raw, m)) {
+            std::process::abort();
+        }
+        if var("POSTBUD_TEST_STALL_ON", &STALL).is_some_and(|m| holds(raw, m)) {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
 }

@@ -23,7 +23,9 @@ pub fn workbook(tables: &[Table]) -> Result<Vec<u8>> {
             .set_creation_datetime(&created),
     );
     for t in tables {
-        let sheet = book.add_worksheet();
+        // Rows go to a temporary file as they are written: a sheet of a
+        // hundred thousand rows costs no more memory than one of ten.
+        let sheet = book.add_worksheet_with_constant_memory()?;
         write_sheet(sheet, t).with_context(|| format!("sheet `{}`", t.name))?;
     }
     Ok(book.save_to_buffer()?)

@@ -8,7 +8,7 @@ use super::{audit, codes, next_ref, outbox, pending, ts};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Utc};
-use postbud_commands::plan::{Action, Plan};
+use postbud_commands::plan::{Action, Carries, Plan};
 use postbud_core::message::Incoming;
 use rusqlite::{Connection, params};
 
@@ -80,15 +80,21 @@ pub fn apply(
                 .execute(params![r, row, actor, subject, body, topic, ts(now)])?;
                 audit(conn, now, row, actor, "open", "ticket", r, Some(topic))?;
             }
+            // A code whose reply is held is never sent: it is not made.
+            Action::IssueCode { .. } if hold_replies => {}
             Action::IssueCode {
                 email,
                 purpose,
                 salt,
                 hash,
                 expires_at,
-                for_this_message,
+                carries,
             } => {
-                let message = for_this_message.then_some(row).flatten();
+                let message = match carries {
+                    Carries::Nothing => None,
+                    Carries::ThisMessage => row,
+                    Carries::Message(m) => Some(*m),
+                };
                 codes::issue(
                     conn,
                     email,
@@ -112,6 +118,25 @@ pub fn apply(
             }
             Action::UseCode { id } => codes::used(conn, *id, now)?,
             Action::WrongCode { id } => codes::tried(conn, *id)?,
+            Action::WrongGuess {
+                email,
+                purpose,
+                kill,
+            } => {
+                codes::wrong_guess(conn, email, purpose.as_str(), *kill, now)?;
+                if *kill {
+                    audit(
+                        conn,
+                        now,
+                        row,
+                        actor,
+                        "lock",
+                        "code",
+                        Some(email),
+                        Some(purpose.as_str()),
+                    )?;
+                }
+            }
             Action::NeutralReplied { email, day } => {
                 conn.prepare_cached(
                     "INSERT OR IGNORE INTO neutral_replies (email, day) VALUES (?1, ?2)",

@@ -46,3 +46,26 @@ pub fn tried(conn: &Connection, id: i64) -> Result<()> {
         .execute([id])?;
     Ok(())
 }
+
+/// Records a wrong confirmation guess from `email`; with `kill`, every live
+/// code of `purpose` for it dies (expires now).
+pub fn wrong_guess(
+    conn: &Connection,
+    email: &str,
+    purpose: &str,
+    kill: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO code_failures (email, purpose, at, locked) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![email, purpose, ts(now), kill])?;
+    if kill {
+        conn.prepare_cached(
+            "UPDATE codes SET expires_at = ?3 WHERE email = ?1 AND purpose = ?2
+                 AND used_at IS NULL AND expires_at > ?3",
+        )?
+        .execute(params![email, purpose, ts(now)])?;
+    }
+    Ok(())
+}

@@ -94,8 +94,13 @@ pub fn record(
     })
 }
 
+/// The most of a quarantined message kept in the register; a larger one
+/// keeps its start, and stays whole in the mailbox's quarantine folder.
+pub const MAX_KEPT: usize = 64 << 10;
+
 /// A message that could not be handled becomes data: a row with the reason
-/// and the raw bytes, so `postbud quarantine retry` can put it through again.
+/// and the raw bytes (at most [`MAX_KEPT`] of them), so `postbud quarantine
+/// retry` can put it through again.
 pub fn quarantine(
     conn: &Connection,
     identity: &str,
@@ -105,13 +110,26 @@ pub fn quarantine(
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let truncated = raw.len() > MAX_KEPT;
+    let kept = &raw[..raw.len().min(MAX_KEPT)];
     conn.prepare_cached(
-        "INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw)
-         VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5, ?6)
+        "INSERT INTO messages (identity, sender, subject, outcome, reason, received_at, handled_at, raw, raw_truncated)
+         VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5, ?6, ?7)
          ON CONFLICT(identity) DO UPDATE SET outcome = 'quarantined', reason = excluded.reason,
-             handled_at = excluded.handled_at, seen_count = seen_count + 1, raw = excluded.raw",
+             handled_at = excluded.handled_at, seen_count = seen_count + 1, raw = excluded.raw,
+             raw_truncated = excluded.raw_truncated",
     )?
-    .execute(params![identity, sender, subject, reason, ts(now), raw])?;
+    .execute(params![identity, sender, subject, reason, ts(now), kept, truncated])?;
+    Ok(())
+}
+
+/// A quarantined message handled after all (`postbud quarantine retry`)
+/// under another row: it is no longer waiting.
+pub fn retried(conn: &Connection, row: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE messages SET outcome = 'retried', handled_at = ?2 WHERE id = ?1 AND outcome = 'quarantined'",
+        params![row, ts(now)],
+    )?;
     Ok(())
 }
 
@@ -144,13 +162,28 @@ pub fn quarantined(conn: &Connection) -> Result<Vec<Quarantined>> {
     Ok(rows)
 }
 
+/// A quarantined message as kept.
+pub struct Kept {
+    pub reason: String,
+    pub raw: Vec<u8>,
+    /// Only the start was kept (the message was too large).
+    pub truncated: bool,
+}
+
 /// The reason and raw bytes of quarantined message `row`.
-pub fn quarantined_one(conn: &Connection, row: i64) -> Result<Option<(String, Vec<u8>)>> {
+pub fn quarantined_one(conn: &Connection, row: i64) -> Result<Option<Kept>> {
     Ok(conn
         .query_row(
-            "SELECT COALESCE(reason, ''), COALESCE(raw, X'') FROM messages WHERE id = ?1 AND outcome = 'quarantined'",
+            "SELECT COALESCE(reason, ''), COALESCE(raw, X''), raw_truncated FROM messages
+             WHERE id = ?1 AND outcome = 'quarantined'",
             [row],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                Ok(Kept {
+                    reason: r.get(0)?,
+                    raw: r.get(1)?,
+                    truncated: r.get(2)?,
+                })
+            },
         )
         .optional()?)
 }

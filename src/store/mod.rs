@@ -4,7 +4,8 @@
 //! - `facts`: who a sender is; `reads`: what commands read (the
 //!   `Register` trait over SQLite);
 //! - `apply`: carrying out a plan in the caller's transaction;
-//! - `messages`: messages seen, duplicates, the quarantine;
+//! - `messages`: messages seen, duplicates, the quarantine; `in_hand`:
+//!   the marks that catch a message the process died on;
 //! - `codes`, `pending`, `outbox`: one-time codes, pending changes, the
 //!   outbox and delivery states;
 //! - `stats`: figures for `postbud stats`; `import`: CSV imports;
@@ -14,6 +15,7 @@ pub mod apply;
 pub mod codes;
 pub mod facts;
 pub mod import;
+pub mod in_hand;
 pub mod messages;
 pub mod outbox;
 pub mod pending;
@@ -32,6 +34,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_reps.sql"),
     include_str!("migrations/003_employers.sql"),
     include_str!("migrations/004_typed_changes.sql"),
+    include_str!("migrations/005_in_hand.sql"),
+    include_str!("migrations/006_guesses.sql"),
+    include_str!("migrations/007_employment_ends.sql"),
 ];
 
 /// An open register.

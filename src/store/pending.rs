@@ -118,9 +118,21 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
                     .optional()?,
                 _ => None,
             };
+            ended(conn, *person_id, now)?;
             conn.execute(
                 "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
                 params![person_id, new_employer, stamp],
+            )?;
+        }
+        Change::DeductedElsewhere {
+            person_id,
+            employer_id,
+            ..
+        } => {
+            ended(conn, *person_id, now)?;
+            conn.execute(
+                "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
+                params![person_id, employer_id, stamp],
             )?;
         }
         Change::MemberMoved {
@@ -204,6 +216,18 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
         // A PDF list is handled by hand; approving records that it was.
         Change::PdfList { .. } => {}
     }
+    Ok(())
+}
+
+/// Records that `person`'s employment at their current employer ends now.
+fn ended(conn: &Connection, person: i64, now: DateTime<Utc>) -> Result<()> {
+    let day = ts(now);
+    conn.execute(
+        "INSERT INTO employment_ends (person_id, employer_id, ended_on)
+         SELECT id, employer_id, ?2 FROM people WHERE id = ?1 AND employer_id IS NOT NULL
+         ON CONFLICT(person_id, employer_id) DO UPDATE SET ended_on = excluded.ended_on",
+        params![person, day.get(..10).unwrap_or(&day)],
+    )?;
     Ok(())
 }
 

@@ -186,6 +186,13 @@ impl Register for Reader<'_> {
     fn registrations(&self, scope: &Scope, found: &[Found]) -> Result<Vec<RegistrationCheck>> {
         let conn = self.0;
         let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        // (peer number and unit, if a peer) of a person.
+        let peer_of = |person: i64| -> Result<Option<(String, i64)>> {
+            Ok(conn
+                .prepare_cached("SELECT peer_no, unit_id FROM peers WHERE person_id = ?1")?
+                .query_row([person], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        };
         found
             .iter()
             .map(|f| {
@@ -195,36 +202,60 @@ impl Register for Reader<'_> {
                 };
                 let unit = conn
                     .prepare_cached("SELECT id, name FROM units WHERE lower(name) = lower(?1)")?
-                    .query_row([reg.chapter.trim()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .query_row([reg.chapter.trim()], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
                     .optional()?
-                    .map(|(id, name)| UnitBrief { id, name, in_scope: scope.units.contains(&id) });
-                let form_known = conn
-                    .prepare_cached("SELECT peer_no FROM peers WHERE form_id = ?1")?
+                    .map(|(id, name)| UnitBrief {
+                        id,
+                        name,
+                        in_scope: scope.units.contains(&id),
+                    });
+                // Every person the string may mean: by form, by address, by
+                // name and phone.
+                let mut people: Vec<i64> = Vec::new();
+                if let Some(p) = conn
+                    .prepare_cached("SELECT person_id FROM peers WHERE form_id = ?1")?
                     .query_row([&reg.form_id], |r| r.get(0))
-                    .optional()?;
-                let by_email: Option<String> = conn
-                    .prepare_cached(
-                        "SELECT pe.peer_no FROM addresses a JOIN peers pe ON pe.person_id = a.person_id WHERE a.email = ?1",
-                    )?
+                    .optional()?
+                {
+                    people.push(p);
+                }
+                if let Some(p) = conn
+                    .prepare_cached("SELECT person_id FROM addresses WHERE email = ?1")?
                     .query_row([&reg.email], |r| r.get(0))
-                    .optional()?;
-                let by_name_phone = match &reg.phone {
-                    Some(phone) if by_email.is_none() => conn
+                    .optional()?
+                {
+                    people.push(p);
+                }
+                if let Some(phone) = reg.phone.as_deref().filter(|p| !digits(p).is_empty()) {
+                    let same: Vec<(i64, Option<String>)> = conn
                         .prepare_cached(
-                            "SELECT pe.peer_no, p.phone FROM people p JOIN peers pe ON pe.person_id = p.id
-                             WHERE lower(p.name) = lower(?1)",
+                            "SELECT id, phone FROM people WHERE lower(name) = lower(?1)",
                         )?
-                        .query_map([&reg.name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?
-                        .filter_map(|r| r.ok())
-                        .find(|(_, p)| p.as_deref().is_some_and(|p| !digits(p).is_empty() && digits(p) == digits(phone)))
-                        .map(|(no, _)| no),
-                    _ => None,
-                };
-                Ok(RegistrationCheck {
+                        .query_map([&reg.name], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()?;
+                    people.extend(
+                        same.into_iter()
+                            .filter(|(_, p)| {
+                                p.as_deref().is_some_and(|p| digits(p) == digits(phone))
+                            })
+                            .map(|(id, _)| id),
+                    );
+                }
+                let mut check = RegistrationCheck {
                     unit,
-                    form_known,
-                    person_known: by_email.or(by_name_phone),
-                })
+                    ..RegistrationCheck::default()
+                };
+                for person in people {
+                    match peer_of(person)? {
+                        Some((peer_no, unit)) if scope.units.contains(&unit) => {
+                            check.known_in_scope.get_or_insert(peer_no);
+                        }
+                        _ => check.known_elsewhere = true,
+                    }
+                }
+                Ok(check)
             })
             .collect()
     }
@@ -315,14 +346,42 @@ impl Register for Reader<'_> {
             })
         };
         let mut snap = SubmissionReads::default();
-        let mut by_id = conn.prepare_cached(
-            "SELECT id, name, member_no, birth_date FROM people WHERE national_id = ?1",
+        // Members registered at this employer, or who left it in the last
+        // 12 months: nobody else is matched (SPEC section 8).
+        let year_ago = period_start(period)
+            .map(|d| (d - chrono::Duration::days(366)).to_string())
+            .unwrap_or_default();
+        let mut here = conn.prepare_cached(
+            "SELECT p.id, p.name, p.member_no, p.birth_date FROM people p
+             WHERE p.national_id = ?1 AND p.status = 'active' AND p.member_no IS NOT NULL
+               AND (p.employer_id = ?2 OR EXISTS (SELECT 1 FROM employment_ends e
+                        WHERE e.person_id = p.id AND e.employer_id = ?2 AND e.ended_on >= ?3))",
+        )?;
+        let mut elsewhere = conn.prepare_cached(
+            "SELECT p.id, p.name, p.member_no, e.name FROM people p LEFT JOIN employers e ON e.id = p.employer_id
+             WHERE p.national_id = ?1 AND p.status = 'active' AND p.member_no IS NOT NULL",
         )?;
         for nid in ids {
-            if !snap.people.contains_key(*nid)
-                && let Some(p) = by_id.query_row([nid], person).optional()?
+            if snap.people.contains_key(*nid) || snap.elsewhere.contains_key(*nid) {
+                continue;
+            }
+            if let Some(p) = here
+                .query_row(params![nid, employer, year_ago], person)
+                .optional()?
             {
                 snap.people.insert(nid.to_string(), p);
+            } else if let Some(m) = elsewhere
+                .query_row([nid], |r| {
+                    Ok(MemberElsewhere {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        member_no: r.get(2)?,
+                        employer: r.get(3)?,
+                    })
+                })
+                .optional()?
+            {
+                snap.elsewhere.insert(nid.to_string(), m);
             }
         }
         snap.earlier = conn
@@ -350,7 +409,8 @@ impl Register for Reader<'_> {
             .collect::<Result<_, _>>()?;
         snap.receipt_to = conn
             .prepare_cached(
-                "SELECT email FROM contacts WHERE employer_id = ?1 AND active = 1 AND duties LIKE '%receipts%' ORDER BY email",
+                "SELECT email FROM contacts WHERE employer_id = ?1 AND active = 1 AND duties LIKE '%receipts%'
+                     AND declaration IS NOT NULL ORDER BY email",
             )?
             .query_map([employer], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -387,6 +447,27 @@ impl Register for Reader<'_> {
         Ok(rows)
     }
 
+    fn code_guard(&self, email: &str, purpose: &str, now: DateTime<Utc>) -> Result<CodeGuard> {
+        let (live, wrong) = self
+            .0
+            .prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM codes WHERE email = ?1 AND purpose = ?2
+                             AND used_at IS NULL AND expires_at > ?3),
+                        (SELECT COUNT(*) FROM code_failures WHERE email = ?1 AND purpose = ?2
+                             AND at > ?4)",
+            )?
+            .query_row(
+                params![
+                    email,
+                    purpose,
+                    ts(now),
+                    ts(now - chrono::Duration::hours(24))
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+        Ok(CodeGuard { live, wrong })
+    }
+
     fn message_raw(&self, row: i64) -> Result<Option<Vec<u8>>> {
         Ok(self
             .0
@@ -395,6 +476,11 @@ impl Register for Reader<'_> {
             .optional()?
             .flatten())
     }
+}
+
+/// The first day of a period `YYYY-MM`.
+fn period_start(period: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d").ok()
 }
 
 /// The language of the person an address belongs to.

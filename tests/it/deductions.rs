@@ -25,7 +25,7 @@ fn home() -> Home {
     store
         .conn
         .execute(
-            "UPDATE people SET employer_id = NULL WHERE member_no = '50004'",
+            "UPDATE people SET employer_id = NULL WHERE member_no = '50104'",
             [],
         )
         .unwrap();
@@ -417,4 +417,120 @@ fn a_spreadsheet_over_the_size_limit_is_refused_before_it_is_inflated() {
     let r = &home.replies()[0];
     assert!(r.text.contains("kunne ikke leses (for stor)"), "{}", r.text);
     assert_eq!(r.header("X-Postbud-Result").as_deref(), Some("rejected"));
+}
+
+/// Hardening finding 9: an unverified contact without the declaration
+/// confirms with BEKREFT, then accepts with AKSEPTERER, and the list is
+/// processed; the first answer is labelled a submission, not a registration.
+#[test]
+fn a_list_confirmed_with_bekreft_and_then_accepted_is_processed() {
+    let home = home();
+    home.store()
+        .conn
+        .execute("UPDATE contacts SET declaration = NULL", [])
+        .unwrap();
+    home.deliver(&fixture("deduction-spoofed.eml"));
+    home.run();
+    let ask = home.replies().pop().unwrap();
+    assert_eq!(ask.header("X-Postbud-Kind").as_deref(), Some("submission"));
+    assert!(ask.text.contains("BEKREFT"), "{}", ask.text);
+    let code = code_after(&ask.text, "BEKREFT ");
+    home.deliver(&crate::reps::unverified(
+        "lonn@bedrift.example",
+        &format!("BEKREFT {code}"),
+        "",
+    ));
+    home.run();
+    let declaration = home.replies().pop().unwrap();
+    assert!(
+        declaration.text.contains("AKSEPTERER"),
+        "{}",
+        declaration.text
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM submissions"),
+        0,
+        "still waiting"
+    );
+    let code = code_after(&declaration.text, "AKSEPTERER ");
+    home.deliver(&crate::reps::unverified(
+        "lonn@bedrift.example",
+        &format!("AKSEPTERER {code}"),
+        "",
+    ));
+    home.run();
+    let receipt = home.replies().pop().unwrap();
+    assert_eq!(
+        receipt.header("X-Postbud-Kind").as_deref(),
+        Some("submission")
+    );
+    assert!(
+        receipt.text.contains("Totalt: 38 linjer"),
+        "{}",
+        receipt.text
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM submissions"), 1);
+}
+
+/// Hardening findings 4 and 6: a contact's list is matched only against
+/// the members registered at the employer, the receipt names nobody the
+/// file did not name, the office learns of a member registered elsewhere,
+/// national ids of non-members are not kept, and receipts go only to
+/// contacts who accepted the declaration.
+#[test]
+fn a_deduction_list_is_no_membership_oracle() {
+    let home = home();
+    {
+        let store = home.store();
+        let c = &store.conn;
+        // A member of another employer, a resigned member of this one, and
+        // a second receipts contact who never accepted the declaration.
+        c.execute_batch(
+            "INSERT INTO employers (orgnr, name) VALUES ('974760673', 'Annen AS');
+             UPDATE people SET employer_id = (SELECT id FROM employers WHERE orgnr = '974760673'),
+                 name = 'Hemmelig Medlem' WHERE member_no = '50010';
+             UPDATE people SET status = 'resigned', name = 'Utmeldt Medlem' WHERE member_no = '50011';
+             INSERT INTO contacts (email, name, employer_id, duties)
+                 VALUES ('ny@bedrift.example', 'Ny', (SELECT id FROM employers WHERE orgnr = '923609016'), 'receipts');",
+        )
+        .unwrap();
+    }
+    home.deliver(&fixture("deduction-xlsx.eml"));
+    home.run();
+    let replies = home.replies();
+    assert_eq!(
+        replies.len(),
+        1,
+        "no copy to a contact without the declaration"
+    );
+    let r = &replies[0];
+    assert!(
+        !r.text.contains("Hemmelig Medlem") && !r.text.contains("Annen AS"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("Utmeldt Medlem"), "{}", r.text);
+    assert_eq!(
+        r.text
+            .matches("er ikke et medlem registrert hos Bedrift AS")
+            .count(),
+        2,
+        "the member elsewhere and the resigned one read like anyone unknown\n{}",
+        r.text
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM pending_changes WHERE kind = 'deducted-elsewhere'"),
+        1,
+        "the office is told of the member registered elsewhere"
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM submission_lines WHERE national_id IS NOT NULL AND person_id IS NULL"),
+        0,
+        "no id of a non-member is kept"
+    );
+}
+
+/// The code after `word` in a reply.
+fn code_after(text: &str, word: &str) -> String {
+    text.split(word).nth(1).unwrap().chars().take(6).collect()
 }

@@ -6,7 +6,12 @@ use crate::support::{FIXTURES, Home};
 use postbud::store::import::{ImportKind, import};
 
 fn home() -> Home {
-    let home = Home::new(&security());
+    home_with("")
+}
+
+/// A home with the contacts imported and `security` keys added.
+fn home_with(security_extra: &str) -> Home {
+    let home = Home::new(&format!("{}{security_extra}", security()));
     let mut store = home.store();
     let text = std::fs::read_to_string(format!("{FIXTURES}/register/contacts.csv")).unwrap();
     import(
@@ -89,4 +94,75 @@ fn contact_commands_need_a_contact_and_a_verified_sender() {
         "a code first"
     );
     assert_eq!(home.count("SELECT COUNT(*) FROM contacts"), 1);
+}
+
+/// Hardening finding 1: a forger sends many unverified commands from a
+/// contact's address, then thousands of guesses. At most three codes are
+/// made, the fifth wrong guess kills them, and nothing is carried out.
+#[test]
+fn guessing_confirmation_codes_gets_a_forger_nowhere() {
+    let home = home_with("max_replies_per_hour = 100000\n");
+    for i in 0..10 {
+        home.deliver(&unverified(
+            "lonn@bedrift.example",
+            &format!("KONTAKT NY angriper{i}@evil.example"),
+            "navn: Angriper\nansvar: receipts",
+        ));
+    }
+    home.run();
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM codes WHERE email = 'lonn@bedrift.example' AND purpose = 'confirm'"),
+        3,
+        "at most three live confirmation codes"
+    );
+    for guess in 0..2000 {
+        home.deliver(&unverified(
+            "lonn@bedrift.example",
+            &format!("BEKREFT {guess:06}"),
+            "",
+        ));
+    }
+    home.run();
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM contacts WHERE email LIKE '%evil.example'"),
+        0,
+        "nothing was carried out"
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM code_failures WHERE email = 'lonn@bedrift.example'"),
+        5,
+        "five guesses were checked; then none"
+    );
+    assert_eq!(
+        home.count(&format!(
+            "SELECT COUNT(*) FROM codes WHERE email = 'lonn@bedrift.example' AND expires_at > '{}'",
+            postbud::store::ts(home.now())
+        )),
+        0,
+        "every live code died"
+    );
+    // The next unverified command gets no new code for a day.
+    home.deliver(&unverified("lonn@bedrift.example", "KONTAKTER", ""));
+    home.run();
+    let last = home.replies().pop().unwrap();
+    assert_eq!(last.header("X-Postbud-Result").as_deref(), Some("rejected"));
+    assert!(last.text.contains("for mange feil koder"), "{}", last.text);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM codes WHERE email = 'lonn@bedrift.example'"),
+        3
+    );
+}
+
+/// A held message (over the reply limit) makes no code.
+#[test]
+fn a_held_message_makes_no_code() {
+    let home = home_with("max_replies_per_hour = 1\n");
+    home.deliver(&unverified("kari.nordmann@example.no", "hei", "første"));
+    home.deliver(&unverified("kari.nordmann@example.no", "KODE", ""));
+    home.run();
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM messages WHERE outcome = 'held'"),
+        1
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM codes"), 0);
 }

@@ -571,3 +571,67 @@ fn imports_report_every_bad_row_by_line_and_apply_nothing() {
         0
     );
 }
+
+/// A signed string (the public form signs whatever is typed) that a rep
+/// pastes with another chapter's person's address.
+fn signed(chapter: &str, form: &str, name: &str, email: &str, phone: &str) -> String {
+    let text = format!(
+        "REG1;id={form};lag={chapter};navn={name};epost={email};tlf={phone};rolle=likeperson;dato=2026-11-20"
+    );
+    let sig = postbud::core::registration::sign(&text, b"test-secret-do-not-use");
+    format!("{text};sig={sig}")
+}
+
+/// Hardening finding 5: a signed string naming Bergen's peer (or a member)
+/// pasted by Oslo's coordinator never pulls the person into Oslo, and the
+/// reply does not say the person exists, nor where.
+#[test]
+fn a_registration_never_pulls_in_someone_from_outside_the_scope() {
+    let home = home();
+    let body = format!(
+        "{}\n\n{}\n",
+        signed(
+            "Oslo",
+            "F-EVIL-1",
+            "Kari Nordmann",
+            "kari.nordmann@example.no",
+            "+4791234567"
+        ),
+        signed(
+            "Oslo",
+            "F-EVIL-2",
+            "Per Hansen",
+            "per.hansen@example.no",
+            "+4799999999"
+        ),
+    );
+    home.deliver(&verified("leder.oslo@ffm.example", "Registreringer", &body));
+    home.deliver(&verified("leder.oslo@ffm.example", "MINE LIKEPERSONER", ""));
+    home.run();
+    let replies = home.replies();
+    let answer = &replies[0];
+    assert_eq!(
+        answer.header("X-Postbud-Result").as_deref(),
+        Some("pending")
+    );
+    for secret in ["LP-0001", "Bergen", "50104", "allerede"] {
+        assert!(!answer.text.contains(secret), "{secret}:\n{}", answer.text);
+    }
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM peers"),
+        2,
+        "nobody was registered or moved"
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM pending_changes WHERE kind = 'registration'"),
+        2,
+        "the office decides"
+    );
+    let (_, sheet) = attachment(replies_to(&replies, "leder.oslo@ffm.example")[1]);
+    let cells = xlsx_cells(&sheet);
+    assert_eq!(
+        cells.len(),
+        2,
+        "Oslo still sees only its own peer: {cells:?}"
+    );
+}

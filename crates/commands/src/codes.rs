@@ -10,8 +10,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::cx::Cx;
-use crate::plan::{Action, CodePurpose, Outcome, Plan};
-use crate::register::StoredCode;
+use crate::plan::{Action, Carries, CodePurpose, Outcome, Plan};
+use crate::register::{CodeGuard, StoredCode};
 
 /// Login codes issued to one address per hour, at most.
 pub const MAX_CODES_PER_HOUR: i64 = 5;
@@ -19,6 +19,18 @@ pub const MAX_CODES_PER_HOUR: i64 = 5;
 pub const MAX_TRIES: i64 = 5;
 /// How long a confirmation (`BEKREFT`, `AKSEPTERER`) code lives.
 pub const CONFIRM_HOURS: i64 = 24;
+/// Wrong confirmation guesses an address may make in 24 hours; then every
+/// live code of that purpose is dead and none is made for 24 hours.
+pub const MAX_WRONG_GUESSES: i64 = 5;
+/// Live confirmation codes an address may hold at once.
+pub const MAX_LIVE_CONFIRMATIONS: i64 = 3;
+
+impl CodeGuard {
+    /// Out of guesses: no code is checked or made for this address now.
+    pub fn locked(&self) -> bool {
+        self.wrong >= MAX_WRONG_GUESSES
+    }
+}
 
 /// The stored form of a code: hex SHA-256 over salt and code.
 pub fn hash(salt: &str, code: &str) -> String {
@@ -76,13 +88,33 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// A reply carrying a fresh code (`code` and `hours` added to `vars`); the
 /// message waits until the code comes back from the same address within
 /// [`CONFIRM_HOURS`]. The reply's body is wiped from the outbox once sent.
+/// No code is made for an address out of guesses (`confirm-locked`) or
+/// holding [`MAX_LIVE_CONFIRMATIONS`] already (`confirm-wait`).
 pub fn waiting_for_code(
     cx: &mut Cx<'_>,
+    guard: CodeGuard,
     kind: &'static str,
     template: &'static str,
     purpose: CodePurpose,
     mut vars: serde_json::Value,
 ) -> Plan {
+    if guard.locked() {
+        return Plan::reply(
+            kind,
+            Outcome::Rejected,
+            cx.reply("confirm-locked", json!({ "hours": CONFIRM_HOURS })),
+        );
+    }
+    if guard.live >= MAX_LIVE_CONFIRMATIONS {
+        return Plan::reply(
+            kind,
+            Outcome::Rejected,
+            cx.reply(
+                "confirm-wait",
+                json!({ "live": guard.live, "hours": CONFIRM_HOURS }),
+            ),
+        );
+    }
     let code = cx.fresh.code();
     let salt = cx.fresh.salt();
     vars["code"] = json!(code);
@@ -96,7 +128,7 @@ pub fn waiting_for_code(
         hash: hash(&salt, &code),
         salt,
         expires_at: cx.now + Duration::hours(CONFIRM_HOURS),
-        for_this_message: true,
+        carries: Carries::ThisMessage,
     });
     p
 }

@@ -156,6 +156,10 @@ pub struct Settings {
     pub list_limits: postbud_core::lists::Limits,
     /// Bytes a message may have (`limits.max_message_bytes`).
     pub max_message_bytes: u64,
+    /// Rows in all the lists of one message.
+    pub max_rows_per_message: u64,
+    /// MIME nesting and HTML read per part.
+    pub bounds: postbud_core::message::Bounds,
 }
 
 impl Settings {
@@ -179,6 +183,8 @@ impl Settings {
             registration_secret: None,
             list_limits: Default::default(),
             max_message_bytes: 26_214_400,
+            max_rows_per_message: 1_000_000,
+            bounds: Default::default(),
         }
     }
 }

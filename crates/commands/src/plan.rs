@@ -104,6 +104,13 @@ pub enum Change {
         /// Why it waits: no-secret, missing-sig, bad-sig, member.
         why: String,
     },
+    /// A member registered at another employer is on this employer's list:
+    /// approving registers them at this one.
+    DeductedElsewhere {
+        person_id: i64,
+        employer_id: i64,
+        period: String,
+    },
     /// A deduction list as PDF, handled by hand.
     PdfList {
         file: String,
@@ -124,6 +131,7 @@ impl Change {
             Change::WorkplaceClose { .. } => "workplace-close",
             Change::NewRep(_) => "new-rep",
             Change::Registration { .. } => "registration",
+            Change::DeductedElsewhere { .. } => "deducted-elsewhere",
             Change::PdfList { .. } => "pdf-list",
         }
     }
@@ -199,7 +207,20 @@ pub struct LineRecord {
     pub national_id: Option<String>,
     pub person_id: Option<i64>,
     pub amount: Option<i64>,
-    pub problem: Option<String>,
+    pub problem: Option<&'static str>,
+}
+
+/// What confirming a code carries out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carries {
+    /// Nothing: a login code.
+    Nothing,
+    /// The message being handled.
+    ThisMessage,
+    /// A message handled before, by its row: the one a confirmation carried
+    /// out that needs a second code (a list confirmed with `BEKREFT` that
+    /// then waits for `AKSEPTERER`).
+    Message(i64),
 }
 
 /// A change to the register.
@@ -211,20 +232,26 @@ pub enum Action {
         subject: String,
         body: String,
     },
-    /// Store a hashed one-time code. `for_this_message`: confirming it
-    /// carries out the message being handled (its row is the payload).
+    /// Store a hashed one-time code, and what confirming it carries out.
     IssueCode {
         email: String,
         purpose: CodePurpose,
         salt: String,
         hash: String,
         expires_at: chrono::DateTime<chrono::Utc>,
-        for_this_message: bool,
+        carries: Carries,
     },
     /// A code was used (a confirmation carried out).
     UseCode { id: i64 },
-    /// A wrong code was given for code `id`.
+    /// A wrong login code was given for code `id`.
     WrongCode { id: i64 },
+    /// A wrong confirmation code came from `email`; `kill`: it was the last
+    /// guess allowed, and every live code of the purpose dies with it.
+    WrongGuess {
+        email: String,
+        purpose: CodePurpose,
+        kill: bool,
+    },
     /// A peer was active in a year.
     RecordActivity { peer_id: i64, year: i32 },
     /// Register a new peer.
@@ -438,6 +465,20 @@ impl fmt::Display for Action {
             }
             Action::UseCode { id } => write!(f, "use code {id}"),
             Action::WrongCode { id } => write!(f, "count a wrong try against code {id}"),
+            Action::WrongGuess {
+                email,
+                purpose,
+                kill,
+            } => write!(
+                f,
+                "count a wrong {} guess from {email}{}",
+                purpose.as_str(),
+                if *kill {
+                    " (the last: its codes die)"
+                } else {
+                    ""
+                }
+            ),
             Action::RecordActivity { peer_id, year } => {
                 write!(f, "record peer {peer_id} active in {year}")
             }

@@ -38,6 +38,19 @@ pub trait Register {
     -> Result<Vec<StoredCode>>;
     /// The raw bytes of a message handled before (one waiting for a code).
     fn message_raw(&self, row: i64) -> Result<Option<Vec<u8>>>;
+    /// How many codes of `purpose` `email` holds, and how many wrong
+    /// guesses it made at them in the 24 hours before `now`.
+    fn code_guard(&self, email: &str, purpose: &str, now: DateTime<Utc>) -> Result<CodeGuard>;
+}
+
+/// What guards against guessing one address's codes of one purpose (SPEC
+/// section 10, "Guessing").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodeGuard {
+    /// Live codes (unused, unexpired).
+    pub live: i64,
+    /// Wrong guesses in the last 24 hours.
+    pub wrong: i64,
 }
 
 /// A stored code, as checking sees it.
@@ -128,15 +141,18 @@ pub struct UnitBrief {
     pub in_scope: bool,
 }
 
-/// What the register already holds for one registration string.
+/// What the register already holds for one registration string, as far as
+/// the sender may know it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RegistrationCheck {
     /// The chapter named, if registered.
     pub unit: Option<UnitBrief>,
-    /// The form id was registered before (its peer number).
-    pub form_known: Option<String>,
-    /// A peer with the same address, or the same name and phone.
-    pub person_known: Option<String>,
+    /// A peer in the sender's scope registered from this form, or with the
+    /// same address, or the same name and phone: its peer number.
+    pub known_in_scope: Option<String>,
+    /// The form or the person is registered outside the sender's scope (a
+    /// member, or another chapter's peer). Never told to the sender.
+    pub known_elsewhere: bool,
 }
 
 /// An employer contact (SPEC section 2, seed 003).
@@ -175,17 +191,33 @@ pub struct PersonRef {
     pub birth_date: Option<String>,
 }
 
+/// A member registered at another employer whose id is in a list: for
+/// the office only, never for the employer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberElsewhere {
+    pub id: i64,
+    pub name: String,
+    pub member_no: Option<String>,
+    /// The employer the member is registered at, if any.
+    pub employer: Option<String>,
+}
+
 /// What the register holds for one employer and period.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubmissionReads {
-    /// People by national id, for the ids in the lists.
+    /// Members registered at the employer (or whose employment there ended
+    /// in the last 12 months) by national id, for the ids in the lists.
     pub people: std::collections::HashMap<String, PersonRef>,
+    /// Active members registered elsewhere by national id, for the ids in
+    /// the lists that are not in `people`.
+    pub elsewhere: std::collections::HashMap<String, MemberElsewhere>,
     /// People already in a list for this employer and period.
     pub earlier: std::collections::HashSet<i64>,
     /// Files already received for this employer and period: sha256 -> date.
     pub earlier_files: std::collections::HashMap<String, String>,
     /// Active members registered at the employer.
     pub members: Vec<PersonRef>,
-    /// Active contacts of the employer responsible for receipts.
+    /// Active contacts of the employer responsible for receipts who have
+    /// accepted the confidentiality declaration.
     pub receipt_to: Vec<String>,
 }

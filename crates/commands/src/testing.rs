@@ -41,6 +41,7 @@ pub struct Values {
     pub submission: SubmissionReads,
     pub codes: Vec<StoredCode>,
     pub raw: Option<Vec<u8>>,
+    pub guard: CodeGuard,
 }
 
 impl Register for Values {
@@ -74,6 +75,9 @@ impl Register for Values {
     fn message_raw(&self, _: i64) -> Result<Option<Vec<u8>>> {
         Ok(self.raw.clone())
     }
+    fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
+        Ok(self.guard)
+    }
 }
 
 impl Register for NoRegister {
@@ -106,6 +110,9 @@ impl Register for NoRegister {
     }
     fn message_raw(&self, _: i64) -> Result<Option<Vec<u8>>> {
         bail!("read a message")
+    }
+    fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
+        Ok(CodeGuard::default())
     }
 }
 

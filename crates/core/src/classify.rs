@@ -157,6 +157,61 @@ const KEYWORDS: [(Keyword, &str, &str, &str); 30] = [
     (Keyword::Digest, "DIGEST", "DIGEST", "digest"),
 ];
 
+/// What may follow a keyword on its own line (SPEC section 4: a line that
+/// merely begins with a keyword's word is no command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Args {
+    /// Nothing (a full stop or colon at most).
+    None,
+    /// A year: `AKTIVITET 2026`.
+    Year,
+    /// A reference, then words that are not a question: `GODKJENN PB-2026-000001`,
+    /// `AVVIS PB-2026-000001 feil person`, `ANGRE PB-2026-000001`.
+    Reference,
+    /// One mail address: `KOBLE ola@privat.no`, `KONTAKT NY a@b.no`.
+    Address,
+    /// Nothing, or a number: `BREV`, `BREV 3`.
+    OptionalNumber,
+    /// Nothing, or words that are not a question: a name, a date.
+    Words,
+}
+
+impl Args {
+    fn accepts(self, rest: &str) -> bool {
+        let rest = rest.trim().trim_end_matches(['.', ':', '!']).trim();
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let is_year = |w: &str| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit());
+        let is_reference = |w: &str| {
+            let w = w.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | ',' | '.'));
+            let mut parts = w.split('-');
+            matches!(
+                (parts.next(), parts.next(), parts.next(), parts.next()),
+                (Some(pb), Some(y), Some(n), None)
+                    if pb.eq_ignore_ascii_case("PB") && is_year(y) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+            )
+        };
+        let is_address = |w: &str| {
+            let w = w.trim_matches(|c: char| matches!(c, '<' | '>' | ',' | ';'));
+            w.split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
+        };
+        match self {
+            Args::None => rest.is_empty(),
+            Args::Year => matches!(words.as_slice(), [y] if is_year(y)),
+            Args::Reference => {
+                words.first().is_some_and(|w| is_reference(w)) && !rest.contains('?')
+            }
+            Args::Address => matches!(words.as_slice(), [a] if is_address(a)),
+            Args::OptionalNumber => match words.as_slice() {
+                [] => true,
+                [n] => n.chars().all(|c| c.is_ascii_digit()),
+                _ => false,
+            },
+            Args::Words => !rest.contains('?'),
+        }
+    }
+}
+
 impl Keyword {
     /// Every keyword, in the order of SPEC section 5.
     pub fn all() -> &'static [Keyword] {
@@ -208,6 +263,31 @@ impl Keyword {
             }
         }
         best.map(|(k, rest)| (k, rest.trim()))
+    }
+
+    /// What may follow the keyword on its line.
+    fn args(self) -> Args {
+        use Keyword::*;
+        match self {
+            Kode | Hjelp | MineTillitsvalgte | MineData | MineMedlemmer | MineLikepersoner
+            | Innsendte | Status | Kontakter | Digest | Endre | MedlemMangler => Args::None,
+            Aktivitet => Args::Year,
+            Angre | Godkjenn | Avvis => Args::Reference,
+            Koble | Fjern | KontaktNy | KontaktEndre | KontaktDeaktiver | KontaktAktiver => {
+                Args::Address
+            }
+            Brev => Args::OptionalNumber,
+            MeldUt | MedlemSluttet | MedlemFlyttet | ArbeidsstedNy | ArbeidsstedNyttNavn
+            | ArbeidsstedAvslutt | NyTillitsvalgt => Args::Words,
+        }
+    }
+
+    /// The keyword at the start of `line` with what follows it, when what
+    /// follows is the keyword's own arguments: a line that merely begins with
+    /// a keyword's word ("Status på saken min?") is none.
+    pub fn command_in(line: &str) -> Option<(Keyword, &str)> {
+        let line = line.trim_end().trim_end_matches(['.', '!', ':']);
+        Keyword::at_start(line).filter(|(k, rest)| k.args().accepts(rest))
     }
 
     fn entry(self) -> &'static (Keyword, &'static str, &'static str, &'static str) {
@@ -286,7 +366,7 @@ pub fn classify(msg: &Incoming, own_address: &str) -> Kind {
         return Kind::Confirm { word, code };
     }
 
-    if let Some((keyword, args)) = Keyword::at_start(subject) {
+    if let Some((keyword, args)) = Keyword::command_in(subject) {
         return Kind::Command {
             keyword,
             args: args.to_string(),
@@ -294,7 +374,7 @@ pub fn classify(msg: &Incoming, own_address: &str) -> Kind {
         };
     }
     if let Some(line) = first_line
-        && let Some((keyword, args)) = Keyword::at_start(line)
+        && let Some((keyword, args)) = Keyword::command_in(line)
     {
         return Kind::Command {
             keyword,
@@ -326,6 +406,8 @@ fn silent(msg: &Incoming, own_address: &str) -> Option<Kind> {
         Some(Silent::Own)
     } else if is_system_sender(&from.email) {
         Some(Silent::SystemSender)
+    } else if msg.null_return_path || msg.autoreply_header {
+        Some(Silent::AutoSubmitted)
     } else if msg
         .auto_submitted
         .as_deref()
@@ -337,7 +419,7 @@ fn silent(msg: &Incoming, own_address: &str) -> Option<Kind> {
         .precedence
         .as_deref()
         .map(first_token)
-        .is_some_and(|v| ["bulk", "junk", "list"].contains(&v.as_str()))
+        .is_some_and(|v| ["bulk", "junk", "list", "auto_reply"].contains(&v.as_str()))
     {
         Some(Silent::Bulk)
     } else if msg.is_list {
@@ -415,6 +497,18 @@ fn is_out_of_office(subject: &str) -> bool {
         "permisjon",
     ];
     if ANYWHERE.iter().any(|p| lower.contains(p)) {
+        return true;
+    }
+    // Phrases an automatic reply starts with, and a person's subject rarely
+    // does ("Ikke til stede til 3. januar").
+    const AT_START: [&str; 5] = [
+        "ikke til stede",
+        "ikkje til stades",
+        "ikke tilstede",
+        "inte på kontoret",
+        "ej på kontoret",
+    ];
+    if AT_START.iter().any(|p| lower.starts_with(p)) {
         return true;
     }
     AT_START_WITH_COLON.iter().any(|p| {

@@ -107,6 +107,14 @@ fn trim_eol(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// A mail address as postbud compares it: trimmed, ASCII letters
+/// lower-cased and nothing else, so that no other character turns into an
+/// ASCII one (the Kelvin sign K lower-cases into `k` by Unicode's rules:
+/// `\u{212A}ari@example.no` must never be `kari@example.no`).
+pub fn address_key(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

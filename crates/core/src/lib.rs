@@ -12,6 +12,7 @@
 //!   -> its header, lines (ids, birth dates, amounts, periods) and problems.
 //!
 //! - [`auth`]: `Authentication-Results` headers and sender trust.
+//! - [`mime`]: how deep a message's parts nest, before it is parsed.
 //!
 //! Private helpers of [`message`]: `headers` (raw header fields with their
 //! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
@@ -23,5 +24,6 @@ mod dsn;
 mod headers;
 pub mod lists;
 pub mod message;
+pub mod mime;
 pub mod registration;
 mod text;

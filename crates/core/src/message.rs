@@ -19,6 +19,7 @@ pub struct Address {
 }
 
 pub use crate::auth::AuthResults;
+pub use crate::headers::address_key;
 
 /// An attachment: name, MIME type and decoded bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,17 @@ pub struct Incoming {
     pub message_id: Option<String>,
     /// The From address (first one), if there was a parseable one.
     pub from: Option<Address>,
+    /// How many `From` header fields the message has (more than one: the
+    /// message is not handled, SPEC section 3).
+    pub from_headers: usize,
+    /// How many addresses the (first) `From` field holds: a sender with
+    /// several is never verified.
+    pub from_addresses: usize,
+    /// `Return-Path: <>`: a message from a machine (a bounce, an automatic
+    /// reply) that must not be answered.
+    pub null_return_path: bool,
+    /// `X-Autoreply`, `X-Autorespond` or `X-Autoresponder` is present.
+    pub autoreply_header: bool,
     /// Reply-To, if present (first address).
     pub reply_to: Option<Address>,
     /// Decoded subject, trimmed; empty if none.
@@ -83,9 +95,37 @@ pub struct Incoming {
     pub dsn: Option<Dsn>,
 }
 
-/// Parses raw bytes. `None` only when the bytes are not a message at all
-/// (empty, or no header field before the first blank line). Never panics.
+/// Bounds on the work one message may cause (SPEC section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// MIME parts nested deeper than this: not parsed at all.
+    pub max_depth: usize,
+    /// Bytes of HTML read per part; the rest is left unread.
+    pub max_html_bytes: usize,
+}
+
+impl Default for Bounds {
+    /// The SPEC's defaults: 30 levels, 2 MB of HTML a part.
+    fn default() -> Bounds {
+        Bounds {
+            max_depth: 30,
+            max_html_bytes: 2 << 20,
+        }
+    }
+}
+
+/// Parses raw bytes within the default [`Bounds`]. `None` when the bytes
+/// are not a message at all (empty, or no header field before the first
+/// blank line) or nest deeper than the bounds allow. Never panics.
 pub fn parse(raw: &[u8]) -> Option<Incoming> {
+    parse_within(raw, &Bounds::default())
+}
+
+/// [`parse`] within `bounds`.
+pub fn parse_within(raw: &[u8], bounds: &Bounds) -> Option<Incoming> {
+    // A tree deeper than the bounds is never built (walking or dropping it
+    // would overflow the stack).
+    crate::mime::depth(raw, bounds.max_depth).ok()?;
     // mail-parser is fuzzed and documented as never panicking; should it
     // panic all the same, the bytes are treated as no message rather than
     // taking the intake loop down.
@@ -108,7 +148,7 @@ pub fn parse(raw: &[u8]) -> Option<Incoming> {
             .map(|f| f.value.to_lowercase())
     };
 
-    let (full_text, html) = body_text(&msg);
+    let (full_text, html) = body_text(&msg, bounds.max_html_bytes);
     let dsn = delivery_status(&msg);
     let attachments = if dsn.is_some() {
         Vec::new()
@@ -122,6 +162,20 @@ pub fn parse(raw: &[u8]) -> Option<Incoming> {
             .map(|id| dsn::strip_angles(id).to_string())
             .filter(|id| !id.is_empty()),
         from: first_address(msg.from()),
+        from_headers: fields.iter().filter(|f| f.is("From")).count(),
+        from_addresses: msg.from().map_or(0, |a| a.iter().count()),
+        null_return_path: fields.iter().any(|f| {
+            f.is("Return-Path")
+                && f.value
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim()
+                    .is_empty()
+        }),
+        autoreply_header: fields
+            .iter()
+            .any(|f| f.is("X-Autoreply") || f.is("X-Autorespond") || f.is("X-Autoresponder")),
         reply_to: first_address(msg.reply_to()),
         subject: msg.subject().map(one_line).unwrap_or_default(),
         references: references(&msg),
@@ -192,8 +246,9 @@ pub fn identity(raw: &[u8], incoming: Option<&Incoming>) -> String {
     format!("sha256:{hex}")
 }
 
-/// The body as text (quotes kept) and the raw HTML body, if any.
-fn body_text(msg: &Message) -> (String, Option<String>) {
+/// The body as text (quotes kept) and the raw HTML body, if any, each HTML
+/// part cut at `max_html` bytes.
+fn body_text(msg: &Message, max_html: usize) -> (String, Option<String>) {
     let plain: Vec<String> = msg
         .text_body
         .iter()
@@ -205,7 +260,7 @@ fn body_text(msg: &Message) -> (String, Option<String>) {
         .iter()
         .filter_map(|&id| msg.parts.get(id as usize))
         .filter_map(|part| match &part.body {
-            PartType::Html(html) => Some(html.as_ref()),
+            PartType::Html(html) => Some(cut(html.as_ref(), max_html)),
             _ => None,
         })
         .collect();
@@ -218,6 +273,18 @@ fn body_text(msg: &Message) -> (String, Option<String>) {
         String::new()
     };
     (full_text, html)
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A text/plain body part: charset fixed where mail-parser could not decode
@@ -405,8 +472,8 @@ fn first_address(header: Option<&mail_parser::Address>) -> Option<Address> {
             .trim()
             .trim_start_matches('<')
             .trim_end_matches('>')
-            .trim()
-            .to_lowercase();
+            .trim();
+        let email = address_key(email);
         if email.is_empty() {
             return None;
         }

@@ -333,7 +333,9 @@ impl Finder {
 
             let limit = [
                 next_start,
-                first_after(&paragraphs, start + 1),
+                // A blank line inside the mark itself ("RE" / "G1;", each in
+                // its own HTML paragraph) does not end the string.
+                first_after(&paragraphs, start + MARK.len()),
                 Some(floor_boundary(text, start + MAX_LEN)),
             ]
             .into_iter()
@@ -547,9 +549,14 @@ fn uncertain_breaks(head: &str, breaks: &[Break]) -> Vec<(usize, bool)> {
         .iter()
         .filter(|b| !b.fixed && b.at < head.len())
         .filter(|b| {
-            values
-                .iter()
-                .any(|(key, range)| range.start < b.at && b.at < range.end && may_hold_space(key))
+            // The values stand in order and apart: only the last one that
+            // starts before the break can hold it (a search, not a scan of
+            // every value for every break: a long string broken at every
+            // character took a second).
+            let i = values.partition_point(|(_, range)| range.start < b.at);
+            i.checked_sub(1)
+                .and_then(|i| values.get(i))
+                .is_some_and(|(key, range)| b.at < range.end && may_hold_space(key))
         })
         .filter(|b| !inside_escape(head.get(..b.at).unwrap_or_default()))
         .map(|b| {
@@ -805,7 +812,7 @@ fn address(s: &str) -> Option<String> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !s.contains(char::is_whitespace);
-    ok.then(|| s.to_lowercase())
+    ok.then(|| crate::message::address_key(s))
 }
 
 /// At most 40 characters of `s`, for a reason.
@@ -875,6 +882,57 @@ mod tests {
         assert_eq!(variant("abcdefghij", &flex, &[0]), "abcdefghij");
         assert_eq!(variant("abcdefghij", &flex, &[1]), "abcd efgh ij");
         assert_eq!(variant("abcdefghij", &flex, &[0, 1]), "abcdefgh ij");
+    }
+
+    /// The search for the value holding a break finds what a scan of every
+    /// value finds.
+    #[test]
+    fn breaks_in_values_as_a_scan_finds_them() {
+        let heads = [
+            "REG1;id=F-1;lag=Bergen;navn=Kari Nordmann;epost=k@x.no;tlf=%3B1;dato=2026-11-20",
+            "REG1;a=b;;=;navn=;x;y=z=w;NAVN=Ab",
+            "REG1;",
+            "REG1;navn",
+        ];
+        for head in heads {
+            let breaks: Vec<Break> = (0..=head.len())
+                .map(|at| Break {
+                    at,
+                    paragraph: false,
+                    fixed: false,
+                })
+                .collect();
+            let values = value_ranges(head);
+            let scanned: Vec<usize> = breaks
+                .iter()
+                .filter(|b| b.at < head.len())
+                .filter(|b| {
+                    values.iter().any(|(key, range)| {
+                        range.start < b.at && b.at < range.end && may_hold_space(key)
+                    })
+                })
+                .filter(|b| !inside_escape(&head[..b.at]))
+                .map(|b| b.at)
+                .collect();
+            let found: Vec<usize> = uncertain_breaks(head, &breaks)
+                .into_iter()
+                .map(|(at, _)| at)
+                .collect();
+            assert_eq!(found, scanned, "{head}");
+        }
+    }
+
+    /// Found by fuzzing: a blank line inside `REG1;` cut the string to
+    /// "RE", which is no string at all.
+    #[test]
+    fn blank_line_inside_the_mark() {
+        for secret in [None, Some(&b"k"[..])] {
+            let found = find_in_text("RE\n\nG1;", secret);
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].text(), "REG1;");
+            let found = find_in_text("REG1\n\n;id=1\n\nx", secret);
+            assert_eq!(found[0].text(), "REG1;id=1");
+        }
     }
 
     #[test]

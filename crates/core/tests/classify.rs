@@ -1,7 +1,7 @@
 //! `classify::classify` rule by rule (SPEC section 4), first match wins.
 
 use postbud_core::classify::{ConfirmWord, Keyword, Kind, Silent, classify};
-use postbud_core::message::{Address, Attachment, Dsn, Incoming};
+use postbud_core::message::{Address, Attachment, Dsn, Incoming, parse};
 
 const OWN: &str = "post@forbund.example";
 
@@ -217,31 +217,54 @@ fn confirmations() {
 
 // ---- rule 3: commands ----
 
+/// Arguments each keyword takes, as a user writes them.
+fn example_args(k: Keyword) -> &'static str {
+    use Keyword::*;
+    match k {
+        Aktivitet => "2026",
+        Angre | Godkjenn | Avvis => "PB-2026-000001",
+        Koble | Fjern | KontaktNy | KontaktEndre | KontaktDeaktiver | KontaktAktiver => {
+            "ola@example.no"
+        }
+        Brev => "3",
+        MeldUt | MedlemSluttet | MedlemFlyttet | ArbeidsstedNy | ArbeidsstedNyttNavn
+        | ArbeidsstedAvslutt | NyTillitsvalgt => "Ola Hansen",
+        _ => "",
+    }
+}
+
 #[test]
 fn every_keyword_in_subject_and_body() {
     for &k in Keyword::all() {
+        let arg = example_args(k);
         for name in [k.name(), k.english()] {
             let lower = name.to_lowercase();
             let spaced = name.replace(' ', " \t ");
             assert_eq!(
-                kind(&format!("Re: Fwd: {lower} arg"), "body"),
-                command(k, "arg", "body"),
+                kind(&format!("Re: Fwd: {lower} {arg}"), "body"),
+                command(k, arg, "body"),
                 "{name} in subject"
             );
             assert_eq!(
-                kind(&format!("SV: {spaced}"), "body"),
-                command(k, "", "body"),
+                kind(&format!("SV: {spaced} {arg}"), "body"),
+                command(k, arg, "body"),
                 "{name} spaced"
             );
             assert_eq!(
-                kind("Hei", &format!("\n {name}  x y \n\nline 2\nline 3")),
-                command(k, "x y", "line 2\nline 3"),
+                kind("Hei", &format!("\n {name}  {arg} \n\nline 2\nline 3")),
+                command(k, arg, "line 2\nline 3"),
                 "{name} in body"
             );
             assert_eq!(
                 Keyword::at_start(&format!("{name}x")),
                 None,
                 "{name} glued to a word"
+            );
+            // Followed by a question, it is a question for the office.
+            assert_eq!(
+                kind(&format!("{name} {arg} hva gjør jeg nå?"), "body"),
+                Kind::Support,
+                "{name} followed by a question"
             );
         }
     }
@@ -421,4 +444,101 @@ fn deduction_lists() {
     let mut m = msg("Reg", "REG1;id=F-1");
     m.attachments = vec![attachment(Some("a.pdf"), "application/pdf")];
     assert_eq!(classify(&m, OWN), Kind::Registration);
+}
+
+/// Loops (hardening finding 7): what an automatic responder or a ticket
+/// system sends is never answered.
+#[test]
+fn machines_that_answer_are_never_answered() {
+    for headers in [
+        "Return-Path: <>\r\n",
+        "X-Autoreply: yes\r\n",
+        "X-Autorespond: Thanks for your mail\r\n",
+        "Precedence: auto_reply\r\n",
+    ] {
+        let raw = format!(
+            "{headers}From: helpdesk@bedrift.example\r\nSubject: Re: spørsmål\r\nMessage-ID: <l@x>\r\n\r\nVi har mottatt saken din.\r\n"
+        );
+        let m = parse(raw.as_bytes()).unwrap();
+        assert!(
+            matches!(classify(&m, OWN), Kind::Silent(_)),
+            "{headers}: {:?}",
+            classify(&m, OWN)
+        );
+    }
+    for subject in [
+        "Ikke til stede",
+        "Ikke til stede til 3. januar",
+        "Ikkje til stades",
+    ] {
+        let raw = format!("From: a@example.no\r\nSubject: {subject}\r\n\r\nJeg er borte.\r\n");
+        let m = parse(raw.as_bytes()).unwrap();
+        assert!(
+            matches!(classify(&m, OWN), Kind::Silent(Silent::OutOfOffice)),
+            "{subject}"
+        );
+    }
+    // A person's Return-Path is no reason to stay silent.
+    let m = parse(
+        b"Return-Path: <ola@example.no>\r\nFrom: ola@example.no\r\nSubject: hei\r\n\r\nhei\r\n",
+    )
+    .unwrap();
+    assert_eq!(classify(&m, OWN), Kind::Support);
+}
+
+/// A sentence that begins with a keyword's word is a question for the office
+/// (SPEC section 4, hardening finding 9); the keyword with its own arguments
+/// is a command, in the subject or alone on the first line.
+#[test]
+fn a_keyword_counts_only_with_its_own_arguments() {
+    let kind = |subject: &str, body: &str| {
+        let raw = format!("From: ola@example.no\r\nSubject: {subject}\r\n\r\n{body}\r\n");
+        classify(&parse(raw.as_bytes()).unwrap(), OWN)
+    };
+    let keyword = |k: &Kind| match k {
+        Kind::Command { keyword, .. } => Some(*keyword),
+        _ => None,
+    };
+    for (subject, body) in [
+        ("Status på saken min?", "Hei, hva skjer?"),
+        ("spørsmål", "Kode virker ikke, hva gjør jeg?"),
+        ("Endre adresse?", "Hvordan endrer jeg adressen min?"),
+        ("Kode", "virker ikke"),
+        ("Hjelp meg!", "Jeg får ikke logget inn"),
+        ("Aktivitet i laget", "Hei"),
+        ("Godkjenn meg", ""),
+    ] {
+        let k = kind(subject, body);
+        assert!(
+            subject == "Kode" && keyword(&k) == Some(Keyword::Kode) || keyword(&k).is_none(),
+            "{subject} / {body}: {k:?}"
+        );
+    }
+    for (subject, body, expected) in [
+        ("KODE", "", Keyword::Kode),
+        ("Re: kode.", "", Keyword::Kode),
+        ("hei", "STATUS\n50001 Ansatt", Keyword::Status),
+        ("AKTIVITET 2026", "Kari", Keyword::Aktivitet),
+        ("GODKJENN PB-2026-000001", "", Keyword::Godkjenn),
+        ("AVVIS PB-2026-000001 feil person", "", Keyword::Avvis),
+        (
+            "KONTAKT NY ny@bedrift.example",
+            "navn: Ny",
+            Keyword::KontaktNy,
+        ),
+        (
+            "MEDLEM SLUTTET Ola Hansen",
+            "sluttdato: 30.11.2026",
+            Keyword::MedlemSluttet,
+        ),
+        ("BREV 3", "", Keyword::Brev),
+        ("ENDRE", "telefon: 912 34 567", Keyword::Endre),
+        ("Spørsmål", "MELD UT\ndato: 31.12.2026", Keyword::MeldUt),
+    ] {
+        assert_eq!(
+            keyword(&kind(subject, body)),
+            Some(expected),
+            "{subject} / {body}"
+        );
+    }
 }

@@ -23,7 +23,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 pub const MEMBERS: &str = "medlemsnr,navn,fodselsdato,fodselsnummer,epost,telefon,arbeidsgiver_orgnr,arbeidssted,stilling,enhet,sprak,status
 50001,Kari Nordmann,1984-12-06,06928401578,kari.nordmann@example.no,,923609016,Hovedkontoret,Operatør,Bergen,nb,active
-50004,Per Hansen,1975-03-02,,per.hansen@example.no|per@privat.example,,923609016,Hovedkontoret,Operatør,Bergen,en,active
+50104,Per Hansen,1975-03-02,,per.hansen@example.no|per@privat.example,,923609016,Hovedkontoret,Operatør,Bergen,en,active
 ";
 
 /// A postbud home in a temp dir: config, register with the fixture units and

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::plan::{Action, Outcome, Plan};
+use crate::plan::{Action, Attach, Outcome, Plan, Table};
 use crate::register::{PeerBrief, Register};
 use crate::words::name_key;
+use postbud_core::message::address_key;
 
 /// `AKTIVITET <year>` and the list in the body.
 #[derive(Debug)]
@@ -74,10 +75,18 @@ fn is_closing(line: &str) -> bool {
     .any(|c| l == *c || l.starts_with(&format!("{c} ")) || l.starts_with(&format!("{c},")))
 }
 
+/// Entries read from one list, at most: a chapter's peers are hundreds, and
+/// a list of a million names must cost neither memory nor a huge reply.
+pub const MAX_ENTRIES: usize = 5_000;
+/// Entries listed in the reply's text; with more, all are in an attached
+/// sheet.
+pub const MAX_ENTRIES_IN_TEXT: usize = 100;
+
 /// The entries of a list: the first paragraph, split at commas, semicolons
-/// and line breaks. "Nordmann, Kari" (two single words that name one peer
-/// together) stays one entry.
-pub fn entries(body: &str, peers: &[PeerBrief]) -> Vec<String> {
+/// and line breaks, at most [`MAX_ENTRIES`] (and whether there were more).
+/// "Nordmann, Kari" (two single words that name one peer together) stays
+/// one entry.
+pub fn entries(body: &str, peers: &[PeerBrief]) -> (Vec<String>, bool) {
     let para: Vec<&str> = body
         .trim_start()
         .split("\n\n")
@@ -86,13 +95,18 @@ pub fn entries(body: &str, peers: &[PeerBrief]) -> Vec<String> {
         .lines()
         .filter(|l| !is_closing(l))
         .collect();
-    let parts: Vec<String> = para
+    let mut parts: Vec<String> = para
         .iter()
         .flat_map(|l| l.split([',', ';']))
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|p| !p.is_empty())
+        .take(MAX_ENTRIES + 2)
         .collect();
-    let known = |k: &str| peers.iter().any(|p| name_key(&p.name) == k);
+    let more = parts.len() > MAX_ENTRIES;
+    parts.truncate(MAX_ENTRIES + 1);
+    let names: std::collections::HashSet<String> =
+        peers.iter().map(|p| name_key(&p.name)).collect();
+    let known = |k: &str| names.contains(k);
     let mut out = Vec::new();
     let mut i = 0;
     while i < parts.len() {
@@ -109,28 +123,35 @@ pub fn entries(body: &str, peers: &[PeerBrief]) -> Vec<String> {
             i += 1;
         }
     }
-    out
+    out.truncate(MAX_ENTRIES);
+    (out, more)
 }
 
-/// Matches entries against the peers in scope for `year`.
+/// Matches entries against the peers in scope for `year`, by peer number,
+/// address or name (looked up, not searched: linear in the list).
 pub fn match_entries(entries: &[String], peers: &[PeerBrief], year: i32) -> Vec<Entry> {
-    let mut seen: Vec<i64> = Vec::new();
+    use std::collections::{HashMap, HashSet};
+    let mut by_no: HashMap<String, &PeerBrief> = HashMap::new();
+    let mut by_email: HashMap<String, Vec<&PeerBrief>> = HashMap::new();
+    let mut by_name: HashMap<String, Vec<&PeerBrief>> = HashMap::new();
+    for p in peers {
+        by_no.entry(p.peer_no.to_ascii_lowercase()).or_insert(p);
+        if let Some(e) = &p.email {
+            by_email.entry(address_key(e)).or_default().push(p);
+        }
+        by_name.entry(name_key(&p.name)).or_default().push(p);
+    }
+    let mut seen: HashSet<i64> = HashSet::new();
     entries
         .iter()
         .map(|e| {
-            let lower = e.to_lowercase();
-            let found: Vec<&PeerBrief> =
-                if let Some(p) = peers.iter().find(|p| p.peer_no.eq_ignore_ascii_case(e)) {
-                    vec![p]
-                } else if lower.contains('@') {
-                    peers
-                        .iter()
-                        .filter(|p| p.email.as_deref() == Some(lower.as_str()))
-                        .collect()
-                } else {
-                    let key = name_key(e);
-                    peers.iter().filter(|p| name_key(&p.name) == key).collect()
-                };
+            let found: Vec<&PeerBrief> = if let Some(p) = by_no.get(&e.to_ascii_lowercase()) {
+                vec![*p]
+            } else if e.contains('@') {
+                by_email.get(&address_key(e)).cloned().unwrap_or_default()
+            } else {
+                by_name.get(&name_key(e)).cloned().unwrap_or_default()
+            };
             match found.as_slice() {
                 [] => Entry::Unknown { entry: e.clone() },
                 [p] if p.years.contains(&year) || seen.contains(&p.id) => Entry::Already {
@@ -139,7 +160,7 @@ pub fn match_entries(entries: &[String], peers: &[PeerBrief], year: i32) -> Vec<
                     name: p.name.clone(),
                 },
                 [p] => {
-                    seen.push(p.id);
+                    seen.insert(p.id);
                     Entry::Registered {
                         entry: e.clone(),
                         peer_no: p.peer_no.clone(),
@@ -153,6 +174,33 @@ pub fn match_entries(entries: &[String], peers: &[PeerBrief], year: i32) -> Vec<
             }
         })
         .collect()
+}
+
+/// Every entry and what became of it, as a sheet.
+fn sheet(matched: &[Entry], year: i32) -> Attach {
+    let rows = matched
+        .iter()
+        .map(|m| match m {
+            Entry::Registered { entry, peer_no, .. } => {
+                vec![entry.clone(), "registrert".into(), peer_no.clone()]
+            }
+            Entry::Already { entry, peer_no, .. } => {
+                vec![entry.clone(), "allerede registrert".into(), peer_no.clone()]
+            }
+            Entry::Unknown { entry } => vec![entry.clone(), "ukjent".into(), String::new()],
+            Entry::Ambiguous { entry, candidates } => {
+                vec![entry.clone(), "flere passer".into(), candidates.join(", ")]
+            }
+        })
+        .collect();
+    Attach::Workbook {
+        file: format!("aktivitet-{year}.xlsx"),
+        sheets: vec![Table {
+            name: format!("Aktivitet {year}"),
+            headers: vec!["Oppført".into(), "Resultat".into(), "Likepersonnr".into()],
+            rows,
+        }],
+    }
 }
 
 impl Decide for Activity {
@@ -174,13 +222,24 @@ impl Decide for Activity {
                 ),
             );
         };
-        let entries = entries(&self.body, &peers);
+        let (entries, more) = entries(&self.body, &peers);
         let matched = match_entries(&entries, &peers, year);
-        let mut plan = Plan::reply(
+        let attached = matched.len() > MAX_ENTRIES_IN_TEXT;
+        let mut reply = cx.reply(
             "activity",
-            Outcome::Ok,
-            cx.reply("activity", json!({ "year": year, "entries": matched })),
+            json!({
+                "year": year,
+                "entries": &matched[..matched.len().min(MAX_ENTRIES_IN_TEXT)],
+                "count": matched.len(),
+                "attached": attached,
+                "more": more,
+                "max": MAX_ENTRIES,
+            }),
         );
+        if attached {
+            reply.attachments.push(sheet(&matched, year));
+        }
+        let mut plan = Plan::reply("activity", Outcome::Ok, reply);
         for m in &matched {
             if let Entry::Registered { peer_no, .. } = m
                 && let Some(p) = peers.iter().find(|p| &p.peer_no == peer_no)
@@ -239,7 +298,8 @@ mod tests {
     fn each_entry_gets_its_status() {
         let body =
             "Kari Nordmann, Øystein Ærø-Åsen, Ukjent Person, ola hansen, LP-0001\n\nMvh Lise Leder";
-        let e = entries(body, &peers());
+        let (e, more) = entries(body, &peers());
+        assert!(!more);
         assert_eq!(
             e,
             [
@@ -264,8 +324,23 @@ mod tests {
     }
 
     #[test]
+    fn a_million_names_cost_a_few_thousand_and_a_sheet() {
+        let body = (0..1_000_000)
+            .map(|i| format!("Navn {i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let t = std::time::Instant::now();
+        let (e, more) = entries(&body, &peers());
+        assert!(more);
+        assert_eq!(e.len(), MAX_ENTRIES);
+        let m = match_entries(&e, &peers(), 2026);
+        assert_eq!(m.len(), MAX_ENTRIES);
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+    }
+
+    #[test]
     fn last_name_first_stays_one_entry() {
-        let e = entries("Nordmann, Kari\nkari@example.no", &peers());
+        let (e, _) = entries("Nordmann, Kari\nkari@example.no", &peers());
         assert_eq!(e, ["Nordmann, Kari", "kari@example.no"]);
     }
 }

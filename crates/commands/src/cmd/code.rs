@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::codes::{MAX_CODES_PER_HOUR, hash};
 use crate::cx::Cx;
 use crate::decide::Decide;
-use crate::plan::{Action, CodePurpose, Outcome, Plan};
+use crate::plan::{Action, Carries, CodePurpose, Outcome, Plan};
 use crate::register::Register;
 
 /// `KODE`
@@ -65,7 +65,7 @@ impl Decide for Code {
             hash: hash(&salt, &code),
             salt,
             expires_at,
-            for_this_message: false,
+            carries: Carries::Nothing,
         });
         p
     }

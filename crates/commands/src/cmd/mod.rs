@@ -121,9 +121,12 @@ impl Command {
                     s.registration_secret.as_deref().map(str::as_bytes),
                 ),
             }),
-            Kind::Deduction => {
-                Command::Submission(submission::Submission::read(msg, &s.list_limits, today))
-            }
+            Kind::Deduction => Command::Submission(submission::Submission::read(
+                msg,
+                &s.list_limits,
+                s.max_rows_per_message,
+                today,
+            )),
             Kind::Support => Command::Support(support::Support::of(msg, "support")),
         }
     }
@@ -293,7 +296,7 @@ impl Command {
             ));
         }
         if rule.trust == Trust::Verified && !cx.facts.verified {
-            return Ok(confirm::ask(cx, self.kind()));
+            return confirm::ask(reg, cx, self.kind(), self.word());
         }
         match self {
             Command::Silent(c) => run(c, reg, cx),
@@ -302,7 +305,7 @@ impl Command {
             // The one command that decides another: the message it confirms.
             Command::Confirm(c) => match c.check(reg, cx)? {
                 confirm::Checked::Answer(plan) => Ok(plan),
-                confirm::Checked::CarryOut { code_id, raw } => {
+                confirm::Checked::CarryOut { code_id, row, raw } => {
                     let waiting = read(cx.settings, &raw, cx.today())
                         .map_err(|e| anyhow!("the confirmed message can no longer be read: {e}"))?;
                     if matches!(waiting.command, Command::Confirm(_)) {
@@ -316,7 +319,7 @@ impl Command {
                         fresh: &mut *cx.fresh,
                     };
                     let plan = waiting.command.decide(reg, &mut inner)?;
-                    Ok(c.finish(cx, plan, code_id))
+                    Ok(c.finish(cx, plan, code_id, row))
                 }
             },
             Command::Code(c) => run(c, reg, cx),
@@ -365,7 +368,20 @@ pub fn read(s: &Settings, raw: &[u8], today: NaiveDate) -> Result<Read, String> 
             raw.len()
         ));
     }
-    let msg = message::parse(raw).ok_or("not a mail message: no header could be read")?;
+    if let Err(deep) = postbud_core::mime::depth(raw, s.bounds.max_depth) {
+        return Err(format!(
+            "the message's parts are nested more than {} deep (at least {deep}; limits.max_nesting)",
+            s.bounds.max_depth
+        ));
+    }
+    let msg = message::parse_within(raw, &s.bounds)
+        .ok_or("not a mail message: no header could be read")?;
+    if msg.from_headers > 1 {
+        return Err(format!(
+            "several senders: the message has {} From header fields",
+            msg.from_headers
+        ));
+    }
     let kind = classify::classify(&msg, &s.org_address);
     if kind == Kind::Silent(classify::Silent::NoSender) {
         return Err("the message has no sender address (From) that could be read".into());
@@ -374,11 +390,13 @@ pub fn read(s: &Settings, raw: &[u8], today: NaiveDate) -> Result<Read, String> 
     let from = msg.from.as_ref().map(|a| a.email.as_str()).unwrap_or("");
     Ok(Read {
         identity: message::identity(raw, Some(&msg)),
-        verified: postbud_core::auth::verified(
-            &msg.auth_results,
-            from,
-            s.trusted_authserv_id.as_deref(),
-        ),
+        // A From holding several addresses is never verified (SPEC 3).
+        verified: msg.from_addresses == 1
+            && postbud_core::auth::verified(
+                &msg.auth_results,
+                from,
+                s.trusted_authserv_id.as_deref(),
+            ),
         msg,
         command,
     })
@@ -387,7 +405,7 @@ pub fn read(s: &Settings, raw: &[u8], today: NaiveDate) -> Result<Read, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, CodePurpose, Outcome};
+    use crate::plan::{Action, Carries, CodePurpose, Outcome};
     use crate::testing::{NoRegister, Values, command, decide, sender};
 
     /// Every keyword's rule, as SPEC sections 5 and 10 give it.
@@ -470,7 +488,7 @@ mod tests {
             &p.actions[..],
             [Action::IssueCode {
                 purpose: CodePurpose::Confirm,
-                for_this_message: true,
+                carries: Carries::ThisMessage,
                 ..
             }]
         ));
@@ -535,6 +553,9 @@ mod tests {
             &reg,
         );
         assert_eq!(p.replies[0].template, "confirm-unknown");
-        assert_eq!(p.actions, [Action::WrongCode { id: 7 }]);
+        assert!(matches!(
+            &p.actions[..],
+            [Action::WrongGuess { kill: false, .. }]
+        ));
     }
 }

@@ -71,8 +71,9 @@ impl Decide for Registration {
                 outcomes.push(with("out-of-scope", json!({})));
                 continue;
             };
-            let already = check.form_known.clone().or(check.person_known.clone());
-            if let (Some(peer_no), None) = (&already, verified_reason) {
+            let already = check.known_in_scope.clone();
+            if let (Some(peer_no), None, false) = (&already, verified_reason, check.known_elsewhere)
+            {
                 outcomes.push(with("already", json!({ "peer_no": peer_no })));
                 continue;
             }
@@ -83,6 +84,26 @@ impl Decide for Registration {
             taken.push(reg.email.clone());
             taken.push(reg.form_id.clone());
             match verified_reason {
+                // The person is registered outside the rep's scope: never
+                // pulled into it, and the reply does not say who or where.
+                None if check.known_elsewhere => {
+                    plan.actions.push(Action::Pending(PendingChange {
+                        summary: format!(
+                            "Registrering {} ({}, {}) i {}: personen er allerede registrert utenfor området til {}",
+                            reg.name, reg.email, reg.form_id, reg.chapter, cx.facts.sender
+                        ),
+                        change: Change::Registration {
+                            peer: new_peer(reg, unit.id),
+                            text: reg.signed_text.clone(),
+                            why: "office".to_string(),
+                        },
+                    }));
+                    outcomes.push(with(
+                        "pending",
+                        json!({ "why": "office", "pending": pendings }),
+                    ));
+                    pendings += 1;
+                }
                 None if reg.role == Role::Likeperson => {
                     plan.actions
                         .push(Action::RegisterPeer(new_peer(reg, unit.id)));
@@ -152,8 +173,8 @@ mod tests {
                 name: "Bergen".into(),
                 in_scope,
             }),
-            form_known: known.map(str::to_string),
-            person_known: None,
+            known_in_scope: known.map(str::to_string),
+            known_elsewhere: false,
         }
     }
 
@@ -201,6 +222,34 @@ mod tests {
         assert_eq!(p.replies[0].vars["outcomes"][0]["pending"], 0);
         let p = run(KARI, None, vec![check(true, None)]);
         assert_eq!(p.replies[0].vars["outcomes"][0]["why"], "no-secret");
+    }
+
+    /// Hardening finding 5: a signed string naming someone registered in
+    /// another chapter (or a member) never pulls them into the rep's
+    /// chapter, and the reply does not say they exist.
+    #[test]
+    fn a_person_registered_elsewhere_is_for_the_office_and_not_named() {
+        let mut c = check(true, None);
+        c.known_elsewhere = true;
+        let p = run(KARI, Some(SECRET), vec![c.clone()]);
+        assert_eq!(p.result, Outcome::Pending);
+        assert!(matches!(
+            &p.actions[..],
+            [Action::Pending(PendingChange { change: Change::Registration { why, .. }, .. })] if why == "office"
+        ));
+        let out = &p.replies[0].vars["outcomes"][0];
+        assert_eq!(out["status"], "pending");
+        assert_eq!(out["why"], "office");
+        assert!(out.get("peer_no").is_none());
+        // Even when the rep's own chapter has the same person too.
+        c.known_in_scope = Some("LP-0001".into());
+        let p = run(KARI, Some(SECRET), vec![c]);
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a, Action::RegisterPeer(_)))
+        );
+        assert_eq!(p.replies[0].vars["outcomes"][0]["status"], "pending");
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct StatusReads {
     pub members: Vec<(i64, PersonRef)>,
 }
 
+/// Lines of one `STATUS` read, at most (an employer has no more members
+/// than that not deducted in a month; a larger body is not read further).
+pub const MAX_LINES: usize = 5_000;
+/// Answers listed in the reply, at most.
+pub const MAX_ANSWERS_IN_TEXT: usize = 100;
+
 /// The answers STATUS accepts, as stored.
 pub const ANSWERS: &[&str] = &["ansatt", "permittert", "sluttet", "annet"];
 
@@ -155,7 +161,15 @@ impl Decide for Status {
             .collect();
         let mut plan = Plan::reply("status", Outcome::Ok, cx.reply("status", json!({})));
         let mut answers = Vec::new();
-        for text in self.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let lines: Vec<&str> = self
+            .body
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(MAX_LINES + 1)
+            .collect();
+        let more = lines.len() > MAX_LINES;
+        for text in lines.into_iter().take(MAX_LINES) {
             let (who, answer, comment) = match line(text) {
                 Line::Answer {
                     who,
@@ -195,8 +209,11 @@ impl Decide for Status {
             _ => Outcome::Partial,
         };
         let (y, m) = period.split_once('-').unwrap_or((&period, ""));
-        plan.replies[0].vars =
-            json!({ "employer": employer.name, "period": format!("{m}/{y}"), "answers": answers });
+        plan.replies[0].vars = json!({
+            "employer": employer.name, "period": format!("{m}/{y}"),
+            "answers": &answers[..answers.len().min(MAX_ANSWERS_IN_TEXT)],
+            "count": answers.len(), "recorded": recorded, "more": more, "max": MAX_LINES,
+        });
         plan
     }
 }

@@ -23,7 +23,7 @@ use crate::plan::{
     Action, Attach, Change, CodePurpose, FileRecord, LineRecord, Outcome, PendingChange, Plan,
     Reply, SubmissionRecord, Table,
 };
-use crate::register::{PersonRef, Register, SubmissionReads};
+use crate::register::{CodeGuard, PersonRef, Register, SubmissionReads};
 use crate::words::{kroner, orgnr_in};
 
 /// One attachment as read.
@@ -44,19 +44,36 @@ pub struct Submission {
 
 impl Submission {
     /// Reads every attachment as a list (the expensive part, done before
-    /// the register is touched).
-    pub fn read(msg: &Incoming, limits: &Limits, today: NaiveDate) -> Submission {
+    /// the register is touched), at most `max_rows` rows in all: a file
+    /// past that is refused as too long.
+    pub fn read(msg: &Incoming, limits: &Limits, max_rows: u64, today: NaiveDate) -> Submission {
+        let mut left = max_rows;
         let files = msg
             .attachments
             .iter()
             .map(|a| {
-                let name = a.name.clone().unwrap_or_else(|| "vedlegg".into());
+                // A name is shown in the receipt: one line, printable.
+                let name: String = match a.name.as_deref() {
+                    Some(n) => n
+                        .chars()
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .collect(),
+                    None => "vedlegg".into(),
+                };
                 let sha256: String = Sha256::digest(&a.bytes)
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
+                let file_limits = Limits {
+                    max_rows: limits.max_rows.min(left),
+                    ..limits.clone()
+                };
+                let read = lists::read(&name, &a.bytes, &file_limits, today);
+                if let Ok(sheet) = &read {
+                    left = left.saturating_sub(sheet.lines.len() as u64);
+                }
                 Attached {
-                    read: lists::read(&name, &a.bytes, limits, today),
+                    read,
                     name,
                     sha256,
                     size: a.bytes.len() as u64,
@@ -112,12 +129,26 @@ pub enum Target {
 /// Problems listed in the text of a receipt; more go in an attached sheet.
 pub const MAX_PROBLEMS_IN_TEXT: usize = 50;
 
-impl Decide for Submission {
-    type Reads = (Target, SubmissionReads);
+/// What a submission reads: who and what it is for, what the register
+/// holds for that, and (before the declaration) the guard on new codes.
+pub struct SubmissionRead {
+    pub target: Target,
+    pub reads: SubmissionReads,
+    pub accept_guard: CodeGuard,
+}
 
-    fn read(&self, reg: &dyn Register, cx: &Cx<'_>) -> Result<(Target, SubmissionReads)> {
+impl Decide for Submission {
+    type Reads = SubmissionRead;
+
+    fn read(&self, reg: &dyn Register, cx: &Cx<'_>) -> Result<SubmissionRead> {
         let target = self.target(cx.facts);
+        let mut accept_guard = CodeGuard::default();
         let reads = match &target {
+            Target::For { employer, .. } if employer.declared.is_none() => {
+                accept_guard =
+                    reg.code_guard(&cx.facts.sender, CodePurpose::Accept.as_str(), cx.now)?;
+                SubmissionReads::default()
+            }
             Target::For { employer, period } => {
                 let ids: Vec<&str> = self
                     .lines()
@@ -127,10 +158,19 @@ impl Decide for Submission {
             }
             _ => SubmissionReads::default(),
         };
-        Ok((target, reads))
+        Ok(SubmissionRead {
+            target,
+            reads,
+            accept_guard,
+        })
     }
 
-    fn decide(&self, cx: &mut Cx<'_>, (target, snap): (Target, SubmissionReads)) -> Plan {
+    fn decide(&self, cx: &mut Cx<'_>, read: SubmissionRead) -> Plan {
+        let SubmissionRead {
+            target,
+            reads: snap,
+            accept_guard,
+        } = read;
         let (employer, period) = match target {
             Target::For { employer, period } => (employer, period),
             Target::AskEmployer => {
@@ -154,6 +194,7 @@ impl Decide for Submission {
         if employer.declared.is_none() {
             return waiting_for_code(
                 cx,
+                accept_guard,
                 "submission",
                 "declaration",
                 CodePurpose::Accept,
@@ -164,7 +205,42 @@ impl Decide for Submission {
     }
 }
 
-/// Matches every line and writes the receipt.
+/// Problems listed in a sheet attached to a receipt, at most; a receipt
+/// stays under 5 MB whatever the lists hold.
+pub const MAX_PROBLEMS_IN_SHEET: usize = 100_000;
+
+/// One problem of a receipt, as the file gave it.
+struct Problem<'a> {
+    file: &'a str,
+    line: usize,
+    code: &'static str,
+    /// The national id as written, if any.
+    id: Option<&'a str>,
+    /// The name as the file gives it.
+    name: Option<&'a str>,
+}
+
+impl Problem<'_> {
+    fn json(&self) -> serde_json::Value {
+        json!({ "file": self.file, "line": self.line, "code": self.code, "id": self.id, "name": self.name })
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.file.to_string(),
+            self.line.to_string(),
+            self.code.to_string(),
+            self.id.unwrap_or_default().to_string(),
+            self.name.unwrap_or_default().to_string(),
+        ]
+    }
+}
+
+/// Matches every line against the members registered at the employer and
+/// writes the receipt. A receipt never tells the employer anything it did
+/// not send: a person is named as the file names them, and an id that is
+/// unknown reads the same as one of a member registered elsewhere (SPEC
+/// section 8); the office is told of the latter as a pending change.
 fn receipt(
     cx: &Cx<'_>,
     files: &[Attached],
@@ -180,10 +256,14 @@ fn receipt(
         files: Vec::new(),
     };
     let mut seen: HashSet<i64> = snap.earlier.clone();
+    let mut elsewhere_told: HashSet<i64> = HashSet::new();
     let mut files_out = Vec::new();
-    let mut problems: Vec<serde_json::Value> = Vec::new();
+    // The problems a receipt can show (text and sheet), and how many in all.
+    let mut problems: Vec<Problem<'_>> = Vec::new();
+    let mut problem_count = 0usize;
     let (mut total_lines, mut total_matched, mut total_amount) = (0usize, 0usize, 0i64);
     let mut manual = Vec::new();
+    let mut unread = false;
     for a in files {
         let kind = |k: FileKind| k.code();
         let sheet = match &a.read {
@@ -206,6 +286,7 @@ fn receipt(
                 continue;
             }
             Err(e) => {
+                unread = true;
                 files_out.push(json!({ "name": a.name, "status": "error", "error": e.code() }));
                 continue;
             }
@@ -224,49 +305,69 @@ fn receipt(
             });
             continue;
         }
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(sheet.lines.len());
         let (mut matched, mut amount) = (0usize, 0i64);
         for l in &sheet.lines {
-            let mut problem: Option<(String, String)> = l
-                .problems
-                .first()
-                .map(|p| (p.code().to_string(), format!("{p:?}")));
+            let mut problem: Option<&'static str> = l.problems.first().map(|p| p.code());
             let person = l.national_id.as_deref().and_then(|n| snap.people.get(n));
             if problem.is_none() {
                 match person {
-                    None => {
-                        problem = Some((
-                            "unknown-person".into(),
-                            l.national_id.clone().unwrap_or_default(),
-                        ))
-                    }
-                    Some(p) if !seen.insert(p.id) => {
-                        problem = Some(("twice".into(), p.name.clone()))
-                    }
+                    None => problem = Some("not-member-here"),
+                    Some(p) if !seen.insert(p.id) => problem = Some("twice"),
                     Some(_) => {}
                 }
             }
-            if problem.is_none() {
-                matched += 1;
-                amount += l.amount.unwrap_or(0);
-            }
-            if let Some((code, detail)) = &problem {
-                // An id that failed its check is shown as it was written.
-                let given = l.problems.iter().find_map(|p| match p {
-                    lists::Problem::InvalidId { given, .. } => Some(given.clone()),
-                    _ => None,
-                });
-                problems.push(json!({
-                    "file": a.name, "line": l.line, "code": code,
-                    "id": l.national_id.clone().or(given), "name": l.name, "detail": detail,
+            // A member registered at another employer: the office is told.
+            if person.is_none()
+                && let Some(other) = l.national_id.as_deref().and_then(|n| snap.elsewhere.get(n))
+                && elsewhere_told.insert(other.id)
+            {
+                plan.actions.push(Action::Pending(PendingChange {
+                    summary: format!(
+                        "{} ({}) står på trekklisten fra {} for {period_text}, men er registrert hos {}",
+                        other.name,
+                        other.member_no.as_deref().unwrap_or("-"),
+                        employer.name,
+                        other.employer.as_deref().unwrap_or("ingen arbeidsgiver"),
+                    ),
+                    change: Change::DeductedElsewhere {
+                        person_id: other.id,
+                        employer_id: employer.id,
+                        period: period_text.clone(),
+                    },
                 }));
             }
+            match problem {
+                None => {
+                    matched += 1;
+                    amount += l.amount.unwrap_or(0);
+                }
+                Some(code) => {
+                    problem_count += 1;
+                    // Past what a receipt can show, problems are counted only.
+                    if problems.len() < MAX_PROBLEMS_IN_SHEET {
+                        // An id that failed its check is shown as it was written.
+                        let given = l.problems.iter().find_map(|p| match p {
+                            lists::Problem::InvalidId { given, .. } => Some(given.as_str()),
+                            _ => None,
+                        });
+                        problems.push(Problem {
+                            file: &a.name,
+                            line: l.line,
+                            code,
+                            id: l.national_id.as_deref().or(given),
+                            name: l.name.as_deref(),
+                        });
+                    }
+                }
+            }
+            // The id of someone who is no member registered here is not kept.
             lines.push(LineRecord {
                 line: l.line,
-                national_id: l.national_id.clone(),
+                national_id: person.and(l.national_id.clone()),
                 person_id: person.map(|p| p.id),
                 amount: l.amount,
-                problem: problem.map(|(c, _)| c),
+                problem,
             });
         }
         total_lines += sheet.lines.len();
@@ -286,20 +387,54 @@ fn receipt(
             lines,
         });
     }
-    let not_deducted: Vec<&PersonRef> = snap
-        .members
-        .iter()
-        .filter(|m| !seen.contains(&m.id))
-        .collect();
-    let many = problems.len() > MAX_PROBLEMS_IN_TEXT;
-    if many {
-        plan.replies[0]
-            .attachments
-            .push(problems_sheet(&problems, &period_text));
+    // Members not deducted, only when every list could be read.
+    let not_deducted: Vec<&PersonRef> = if unread {
+        Vec::new()
+    } else {
+        snap.members
+            .iter()
+            .filter(|m| !seen.contains(&m.id))
+            .collect()
+    };
+    let mut sheets = Vec::new();
+    if problem_count > MAX_PROBLEMS_IN_TEXT {
+        sheets.push(Table {
+            name: "Problemer".into(),
+            headers: ["Fil", "Linje", "Feil", "Fødselsnummer", "Navn"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            rows: problems.iter().map(Problem::cells).collect(),
+        });
+    }
+    if not_deducted.len() > MAX_PROBLEMS_IN_TEXT {
+        sheets.push(Table {
+            name: "Ikke trukket".into(),
+            headers: ["Medlemsnr", "Navn", "Fødselsdato"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            rows: not_deducted
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.member_no.clone().unwrap_or_default(),
+                        m.name.clone(),
+                        m.birth_date.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !sheets.is_empty() {
+        plan.replies[0].attachments.push(Attach::Workbook {
+            file: format!("kvittering-{period_text}.xlsx"),
+            sheets,
+        });
     }
     plan.result = if record.files.is_empty() && manual.is_empty() {
         Outcome::Rejected
-    } else if !problems.is_empty() || files_out.iter().any(|f| f["status"] == "error") {
+    } else if problem_count > 0 || unread {
         Outcome::Partial
     } else if !manual.is_empty() && record.files.is_empty() {
         Outcome::Pending
@@ -310,9 +445,13 @@ fn receipt(
         "employer": employer.name, "orgnr": employer.orgnr,
         "period": format!("{:02}/{}", period.month, period.year),
         "files": files_out, "lines": total_lines, "matched": total_matched, "amount": kroner(total_amount),
-        "problems": problems.iter().take(MAX_PROBLEMS_IN_TEXT).collect::<Vec<_>>(),
-        "problem_count": problems.len(), "problems_attached": many,
-        "not_deducted": not_deducted,
+        "problems": problems.iter().take(MAX_PROBLEMS_IN_TEXT).map(Problem::json).collect::<Vec<_>>(),
+        "problem_count": problem_count,
+        "problems_attached": problem_count > MAX_PROBLEMS_IN_TEXT,
+        "problems_in_sheet": problems.len(),
+        "not_deducted": not_deducted.iter().take(MAX_PROBLEMS_IN_TEXT).collect::<Vec<_>>(),
+        "not_deducted_count": not_deducted.len(),
+        "not_deducted_unknown": unread,
     });
     plan.replies[0].vars = vars.clone();
     for to in &snap.receipt_to {
@@ -326,35 +465,6 @@ fn receipt(
         plan.actions.push(Action::Submission(record));
     }
     plan
-}
-
-/// Every problem of a receipt as a sheet, for receipts with more than
-/// [`MAX_PROBLEMS_IN_TEXT`].
-fn problems_sheet(problems: &[serde_json::Value], period: &str) -> Attach {
-    let rows: Vec<Vec<String>> = problems
-        .iter()
-        .map(|p| {
-            ["file", "line", "code", "id", "name"]
-                .iter()
-                .map(|k| match &p[*k] {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => String::new(),
-                    v => v.to_string(),
-                })
-                .collect()
-        })
-        .collect();
-    Attach::Workbook {
-        file: format!("feil-{period}.xlsx"),
-        sheets: vec![Table {
-            name: "Problemer".into(),
-            headers: ["Fil", "Linje", "Feil", "Fødselsnummer", "Navn"]
-                .iter()
-                .map(|h| h.to_string())
-                .collect(),
-            rows,
-        }],
-    }
 }
 
 #[cfg(test)]
@@ -457,7 +567,7 @@ mod tests {
             .iter()
             .map(|p| p["code"].as_str().unwrap())
             .collect();
-        assert_eq!(codes, ["twice", "unknown-person"]);
+        assert_eq!(codes, ["twice", "not-member-here"]);
         assert_eq!(v["not_deducted"][0]["name"], "Per Utrukket");
         assert_eq!(
             p.replies.len(),
@@ -468,6 +578,86 @@ mod tests {
         assert!(
             matches!(&p.actions[..], [Action::Submission(r)] if r.period == "2026-10" && r.files[0].lines.len() == 4)
         );
+    }
+
+    /// Hardening finding 4: a contact learns nothing about people who are
+    /// not members registered at the employer; the office learns of members
+    /// registered elsewhere, and ids of non-members are not kept.
+    #[test]
+    fn the_receipt_is_no_membership_oracle() {
+        let contact = sender("lonn@bedrift.example", false, true, false, true);
+        let mut reg = reads();
+        reg.submission.elsewhere.insert(
+            "44444444444".into(),
+            crate::register::MemberElsewhere {
+                id: 9,
+                name: "Medlem Hos Andre".into(),
+                member_no: Some("50009".into()),
+                employer: Some("Annen AS".into()),
+            },
+        );
+        let mut elsewhere = line(8, "44444444444", 100);
+        elsewhere.name = Some("Som Fila Skriver".into());
+        let mut twice = line(6, "11111111111", 100);
+        twice.name = Some("Kari N.".into());
+        let lines = vec![
+            line(4, "11111111111", 100),
+            twice,
+            line(7, "33333333333", 100),
+            elsewhere,
+        ];
+        let p = decide(
+            &submission("Trekkliste 10/2026", vec![("l.xlsx", sheet(lines))]),
+            &contact,
+            &reg,
+        );
+        let text = serde_json::to_string(&p.replies[0].vars).unwrap();
+        assert!(
+            !text.contains("Medlem Hos Andre") && !text.contains("Annen AS"),
+            "{text}"
+        );
+        let problems = p.replies[0].vars["problems"].as_array().unwrap();
+        assert_eq!(problems[0]["name"], "Kari N.");
+        assert_eq!(
+            problems[1]["code"], problems[2]["code"],
+            "unknown and elsewhere read the same"
+        );
+        assert!(matches!(
+            &p.actions[0],
+            Action::Pending(PendingChange { change: Change::DeductedElsewhere { person_id: 9, employer_id: 1, .. }, summary })
+                if summary.contains("Annen AS")
+        ));
+        let Some(Action::Submission(r)) = p.actions.last() else {
+            panic!("{:?}", p.actions)
+        };
+        let kept: Vec<Option<&str>> = r.files[0]
+            .lines
+            .iter()
+            .map(|l| l.national_id.as_deref())
+            .collect();
+        assert_eq!(kept, [Some("11111111111"), Some("11111111111"), None, None]);
+    }
+
+    #[test]
+    fn members_not_deducted_are_listed_only_when_every_file_was_read() {
+        let contact = sender("lonn@bedrift.example", false, true, false, true);
+        let p = decide(
+            &submission(
+                "Trekkliste 10/2026",
+                vec![
+                    ("a.xlsx", sheet(vec![line(4, "11111111111", 100)])),
+                    ("b.xlsx", Err(ReadError::TooManyRows { limit: 10 })),
+                ],
+            ),
+            &contact,
+            &reads(),
+        );
+        assert_eq!(
+            p.replies[0].vars["not_deducted"].as_array().unwrap().len(),
+            0
+        );
+        assert_eq!(p.replies[0].vars["not_deducted_unknown"], true);
+        assert_eq!(p.result, Outcome::Partial);
     }
 
     #[test]
