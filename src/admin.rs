@@ -1,5 +1,6 @@
 //! What the office does from the command line: the quarantine, `code
-//! verify`, pending changes and their approval, stats and backups. Each
+//! verify`, pending changes and their approval, a person's data (`postbud
+//! person`), stats and backups. Each
 //! returns text to print; `main` prints it. No SQL here: the store's
 //! functions, and decisions made by the same commands mail uses.
 
@@ -267,5 +268,81 @@ pub fn decide_pending(
         } else {
             "rejected"
         }
+    ))
+}
+
+/// Everything held on the person `who` names (an address or a member
+/// number), as `MINE DATA` shows it, in the organisation's language but
+/// with the whole national id: requests under GDPR article 15 also come
+/// by letter. Messages and replies of the last 12 months, as by mail.
+pub fn person_tables(
+    store: &Store,
+    ctx: &Context,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<postbud_commands::plan::Table>> {
+    use postbud_commands::cmd::my_data::{MESSAGE_MONTHS, tables};
+    let reader = Reader(&store.conn);
+    let Some(id) = crate::store::people::find(&store.conn, who)? else {
+        bail!("no person has the address or member number `{who}`");
+    };
+    let Some(person) = reader.person(id)? else {
+        bail!("no person {id}");
+    };
+    let since = now - chrono::Duration::days(365 * MESSAGE_MONTHS / 12);
+    let data = reader.person_data(id, since)?;
+    Ok(tables(&person, &data, ctx.settings.language, false))
+}
+
+/// `postbud person show <address|member number>`: every part as text.
+pub fn person_show(store: &Store, ctx: &Context, who: &str, now: DateTime<Utc>) -> Result<String> {
+    let mut out = String::new();
+    for t in person_tables(store, ctx, who, now)? {
+        let _ = writeln!(out, "{}", t.name);
+        if t.rows.is_empty() {
+            let _ = writeln!(out, "  -");
+        }
+        for row in &t.rows {
+            // A sheet of fields is one field per line; a list, one row.
+            if t.headers.len() == 2 && t.name != "E-post" {
+                let _ = writeln!(
+                    out,
+                    "  {:<20} {}",
+                    row[0],
+                    row.get(1).map_or("", String::as_str)
+                );
+            } else {
+                let cells: Vec<String> = t
+                    .headers
+                    .iter()
+                    .zip(row)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(h, v)| format!("{h}: {v}"))
+                    .collect();
+                let _ = writeln!(out, "  {}", cells.join("; "));
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// `postbud person export <address|member number> FILE.xlsx`: one sheet per
+/// part. Returns what to print.
+pub fn person_export(
+    store: &Store,
+    ctx: &Context,
+    who: &str,
+    file: &Path,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let tables = person_tables(store, ctx, who, now)?;
+    let bytes = crate::sheets::workbook(&tables)?;
+    std::fs::write(file, bytes).with_context(|| format!("cannot write `{}`", file.display()))?;
+    let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+    Ok(format!(
+        "wrote {} ({} sheets, {rows} rows)\n",
+        file.display(),
+        tables.len()
     ))
 }

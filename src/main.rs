@@ -65,6 +65,11 @@ enum Command {
         #[arg(long)]
         why: Option<String>,
     },
+    /// Everything the register holds on one person (GDPR article 15).
+    Person {
+        #[command(subcommand)]
+        action: PersonAction,
+    },
     /// An online backup of the register.
     Backup { file: PathBuf },
     /// What happened in the last 24 hours, and what waits for an admin.
@@ -80,6 +85,21 @@ enum CodeAction {
 }
 
 #[derive(Subcommand)]
+enum PersonAction {
+    /// Print it, part by part.
+    Show {
+        /// An address or a member number.
+        who: String,
+    },
+    /// Write it as an .xlsx with one sheet per part.
+    Export {
+        /// An address or a member number.
+        who: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum QuarantineAction {
     List,
     Show { id: i64 },
@@ -87,14 +107,21 @@ enum QuarantineAction {
 }
 
 fn main() -> ExitCode {
-    // A closed stdout (`postbud stats | head`) ends the process quietly, as
-    // for any Unix tool, instead of a panic in println!.
-    // SAFETY: called before any thread is started; SIG_DFL is always valid.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // A closed stdout (`postbud stats | head`) ends a command that prints
+    // quietly, as for any Unix tool, instead of a panic in println!. Not
+    // `run` nor `bench`: they talk to mail servers, and a write to a
+    // connection the server has just closed (a restart) must be an EPIPE
+    // error that reconnects, not a SIGPIPE that kills the daemon. rustls
+    // writes with writev, which raises SIGPIPE where send() would not; Rust
+    // ignores SIGPIPE unless told otherwise, so those commands keep that.
+    if !matches!(cli.command, Command::Run { .. } | Command::Bench(_)) {
+        // SAFETY: called before any thread is started; SIG_DFL is always valid.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // The demo explains what happened in its own words; the log would repeat it.
     let default_level = match cli.command {
         Command::Demo { .. } => "error",
@@ -221,6 +248,18 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             print!("{out}");
+        }
+        Command::Person { action } => {
+            let cfg = load()?;
+            let store = open(&cfg)?;
+            let ctx = pipeline::Context::from_config(&cfg);
+            let out = match action {
+                PersonAction::Show { who } => admin::person_show(&store, &ctx, &who, now),
+                PersonAction::Export { who, file } => {
+                    admin::person_export(&store, &ctx, &who, &file, now)
+                }
+            };
+            print!("{}", out.map_err(|e| Error::No(format!("{e:#}")))?);
         }
         Command::Pending => {
             let cfg = load()?;

@@ -98,7 +98,7 @@ pub fn handle(
                 )?;
                 out.extend(done.into_iter().map(|d| (i, d)));
             }
-            _ => out.push((i, died_twice(store, f, h, now)?)),
+            _ => out.push((i, died_twice(store, f, now)?)),
         }
     }
     if !rest.is_empty() {
@@ -113,7 +113,9 @@ pub fn handle(
 }
 
 /// A message the process died on twice: quarantined without reading it.
-fn died_twice(store: &mut Store, f: &Fetched, hash: &str, now: DateTime<Utc>) -> Result<Handled> {
+/// Its mark stays: fetched again (the process died before moving it), it
+/// is quarantined again, never read.
+fn died_twice(store: &mut Store, f: &Fetched, now: DateTime<Utc>) -> Result<Handled> {
     let reason = "postbud stopped twice while handling this message (a crash, out of memory, \
                   or killed), so it was not read again; `postbud quarantine retry` tries once more"
         .to_string();
@@ -121,7 +123,6 @@ fn died_twice(store: &mut Store, f: &Fetched, hash: &str, now: DateTime<Utc>) ->
     let tx = store.conn.transaction()?;
     let identity = postbud_core::message::identity(&f.raw, None);
     messages::quarantine(&tx, &identity, None, None, &reason, &f.raw, now)?;
-    in_hand::clear(&tx, &[hash.to_string()])?;
     tx.commit()?;
     Ok(Handled {
         key: f.key.clone(),

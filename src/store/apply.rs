@@ -4,7 +4,7 @@
 //! admin at the command line, or a scheduled job (their mail answers
 //! nothing and is marked `Auto-Submitted: auto-generated`).
 
-use super::{audit, codes, next_ref, outbox, pending, ts};
+use super::{audit, codes, next_ref, outbox, pending, people, ts};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Utc};
@@ -123,7 +123,7 @@ pub fn apply(
                 purpose,
                 kill,
             } => {
-                codes::wrong_guess(conn, email, purpose.as_str(), *kill, now)?;
+                codes::wrong_guess(conn, email, *purpose, *kill, now)?;
                 if *kill {
                     audit(
                         conn,
@@ -284,6 +284,16 @@ pub fn apply(
                 )?;
             }
             Action::Submission(rec) => submission(conn, rec, r, row, actor, now)?,
+            Action::UpdatePerson { person_id, changes } => {
+                people::update(conn, *person_id, changes, row, actor, now)?
+            }
+            Action::LinkAddress { person_id, email } => {
+                people::link(conn, *person_id, email, row, actor, now)?
+            }
+            Action::UnlinkAddress { person_id, email } => {
+                people::unlink(conn, *person_id, email, row, actor, now)?
+            }
+            Action::Undo { pending_id } => pending::undo(conn, *pending_id, actor, row, now)?,
             Action::Decide {
                 pending_id,
                 approve,

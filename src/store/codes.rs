@@ -3,6 +3,7 @@
 use super::ts;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use postbud_commands::plan::CodePurpose;
 use rusqlite::{Connection, params};
 
 /// Stores a hashed code; `message` is the row a confirmation carries out.
@@ -48,24 +49,27 @@ pub fn tried(conn: &Connection, id: i64) -> Result<()> {
 }
 
 /// Records a wrong confirmation guess from `email`; with `kill`, every live
-/// code of `purpose` for it dies (expires now).
+/// code for it that the same word answers (`purpose` and its kin) dies
+/// (expires now).
 pub fn wrong_guess(
     conn: &Connection,
     email: &str,
-    purpose: &str,
+    purpose: CodePurpose,
     kill: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO code_failures (email, purpose, at, locked) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![email, purpose, ts(now), kill])?;
+    .execute(params![email, purpose.as_str(), ts(now), kill])?;
     if kill {
-        conn.prepare_cached(
-            "UPDATE codes SET expires_at = ?3 WHERE email = ?1 AND purpose = ?2
-                 AND used_at IS NULL AND expires_at > ?3",
-        )?
-        .execute(params![email, purpose, ts(now)])?;
+        for p in purpose.kin() {
+            conn.prepare_cached(
+                "UPDATE codes SET expires_at = ?3 WHERE email = ?1 AND purpose = ?2
+                     AND used_at IS NULL AND expires_at > ?3",
+            )?
+            .execute(params![email, p.as_str(), ts(now)])?;
+        }
     }
     Ok(())
 }

@@ -27,7 +27,8 @@ pub fn sender(
             EXISTS (SELECT 1 FROM neutral_replies WHERE email = ?1 AND day = ?4),
             EXISTS (SELECT 1 FROM roles WHERE email = ?1 AND role = 'admin'
                     AND (valid_from IS NULL OR valid_from <= ?3)
-                    AND (valid_to IS NULL OR valid_to = '' OR valid_to >= ?3))
+                    AND (valid_to IS NULL OR valid_to = '' OR valid_to >= ?3)),
+            p.member_no IS NOT NULL
          FROM (SELECT 1) LEFT JOIN addresses a ON a.email = ?1 LEFT JOIN people p ON p.id = a.person_id",
     )?;
     let date = today.clone();
@@ -40,6 +41,7 @@ pub fn sender(
                     .get::<_, Option<String>>(2)?
                     .as_deref()
                     .and_then(Language::parse),
+                member: r.get(9)?,
             }),
             None => None,
         };

@@ -8,6 +8,7 @@
 //!   the marks that catch a message the process died on;
 //! - `codes`, `pending`, `outbox`: one-time codes, pending changes, the
 //!   outbox and delivery states;
+//! - `people`: a person as members see and change themselves;
 //! - `stats`: figures for `postbud stats`; `import`: CSV imports;
 //!   `synthetic`: made-up registers and queues for `postbud bench`.
 
@@ -19,6 +20,7 @@ pub mod in_hand;
 pub mod messages;
 pub mod outbox;
 pub mod pending;
+pub mod people;
 pub mod reads;
 pub mod stats;
 pub mod synthetic;

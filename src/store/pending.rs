@@ -102,6 +102,42 @@ pub fn settle(
     )
 }
 
+/// The requester takes back pending change `id` (`ANGRE`): it is undone
+/// only while it is still pending.
+pub fn undo(
+    conn: &Connection,
+    id: i64,
+    actor: &str,
+    message: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (reference, kind): (String, String) = conn
+        .query_row(
+            "SELECT ref, kind FROM pending_changes WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .with_context(|| format!("no pending change {id}"))?;
+    let changed = conn.execute(
+        "UPDATE pending_changes SET status = 'undone', decided_by = ?2, decided_at = ?3
+         WHERE id = ?1 AND status = 'pending'",
+        params![id, actor, ts(now)],
+    )?;
+    if changed != 1 {
+        bail!("{reference} is no longer pending");
+    }
+    audit(
+        conn,
+        now,
+        message,
+        actor,
+        "undo",
+        &kind,
+        Some(&reference),
+        None,
+    )
+}
+
 fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<()> {
     let stamp = ts(now);
     match change {
@@ -212,6 +248,46 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
         }
         Change::Registration { peer, .. } => {
             register_peer(conn, peer, now)?;
+        }
+        Change::Employment {
+            person_id,
+            employer_id,
+            workplace,
+            position,
+            percent,
+            permanent,
+            ..
+        } => {
+            let current: Option<i64> = conn.query_row(
+                "SELECT employer_id FROM people WHERE id = ?1",
+                [person_id],
+                |r| r.get(0),
+            )?;
+            let moved = employer_id.is_some() && *employer_id != current;
+            if moved {
+                ended(conn, *person_id, now)?;
+                conn.execute(
+                    "UPDATE people SET employer_id = ?2, workplace_id = NULL WHERE id = ?1",
+                    params![person_id, employer_id],
+                )?;
+            }
+            let employer = employer_id.or(current);
+            let workplace = match (workplace, employer) {
+                (Some(w), Some(e)) => Some(workplace_id(conn, e, w)?),
+                _ => None,
+            };
+            conn.execute(
+                "UPDATE people SET workplace_id = COALESCE(?2, workplace_id), position = COALESCE(?3, position),
+                     percent = COALESCE(?4, percent), permanent = COALESCE(?5, permanent), updated_at = ?6
+                 WHERE id = ?1",
+                params![person_id, workplace, position, percent, permanent, stamp],
+            )?;
+        }
+        Change::Resign { person_id, from } => {
+            conn.execute(
+                "UPDATE people SET status = 'resigned', status_from = ?2, updated_at = ?3 WHERE id = ?1",
+                params![person_id, from, stamp],
+            )?;
         }
         // A PDF list is handled by hand; approving records that it was.
         Change::PdfList { .. } => {}

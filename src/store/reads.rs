@@ -10,7 +10,7 @@ use postbud_commands::register::*;
 use postbud_core::registration::Found;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::ts;
+use super::{people, ts};
 
 /// The register read through one connection (inside the caller's
 /// transaction).
@@ -145,6 +145,7 @@ impl Register for Reader<'_> {
         let mut p = PendingBrief {
             id,
             requester_language: language_of(conn, &requested_by)?,
+            requester: people::owner(conn, &requested_by)?,
             reference,
             requested_by,
             summary,
@@ -466,6 +467,34 @@ impl Register for Reader<'_> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
         Ok(CodeGuard { live, wrong })
+    }
+
+    fn person(&self, id: i64) -> Result<Option<PersonDetail>> {
+        people::detail(self.0, id)
+    }
+
+    fn address_owner(&self, email: &str) -> Result<Option<i64>> {
+        people::owner(self.0, email)
+    }
+
+    fn employers_named(&self, named: &str) -> Result<Vec<EmployerRef>> {
+        people::employers_named(self.0, named)
+    }
+
+    fn workplaces(&self, employer: i64) -> Result<Vec<WorkplaceBrief>> {
+        people::workplaces(self.0, employer)
+    }
+
+    fn reps_of(&self, person: &PersonDetail, today: NaiveDate) -> Result<Vec<RepBrief>> {
+        people::reps_of(self.0, person, today)
+    }
+
+    fn pending_of(&self, person: i64) -> Result<Vec<PendingRow>> {
+        people::pending_of(self.0, person)
+    }
+
+    fn person_data(&self, person: i64, since: DateTime<Utc>) -> Result<PersonData> {
+        people::data(self.0, person, since)
     }
 
     fn message_raw(&self, row: i64) -> Result<Option<Vec<u8>>> {

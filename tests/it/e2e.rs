@@ -6,12 +6,12 @@ use crate::support::MailStack;
 use crate::support::{Home, Reply, code_in, fixture};
 use std::time::Duration;
 
-const POST: &str = "post@forbund.example";
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const POST: &str = "post@forbund.example";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// A postbud home reading `post@forbund.example` over IMAP (STARTTLS with the
 /// stack's CA) and sending through the stack's Postfix.
-fn home(stack: &MailStack, extra: &str) -> Home {
+pub(crate) fn home(stack: &MailStack, extra: &str) -> Home {
     home_with(stack, "", extra)
 }
 
@@ -46,11 +46,11 @@ tls = "none"
     home
 }
 
-fn replies(raws: &[Vec<u8>]) -> Vec<Reply> {
+pub(crate) fn replies(raws: &[Vec<u8>]) -> Vec<Reply> {
     raws.iter().map(|r| Reply::parse(r)).collect()
 }
 
-async fn run_once(home: &Home) -> postbud::daemon::Report {
+pub(crate) async fn run_once(home: &Home) -> postbud::daemon::Report {
     postbud::daemon::run_once(&home.cfg, &home.clock, &mut home.random())
         .await
         .unwrap()

@@ -1,9 +1,11 @@
 mod crash;
 mod deductions;
 mod e2e;
+mod e2e_members;
 mod employers;
 mod layout;
 mod limits;
+mod members;
 mod pipeline;
 mod poison;
 mod reps;

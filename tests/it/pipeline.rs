@@ -353,20 +353,51 @@ fn user_input_is_escaped_in_the_html_part() {
     );
 }
 
+/// Members' mails as a phone sends them (no Authentication-Results):
+/// each waits for a code that says what it will do, and the code carries
+/// it out, the resignation from the date the sentence names.
 #[test]
-fn unknown_commands_of_later_workflows_become_tickets() {
+fn members_mails_from_a_phone_wait_for_a_code_that_says_what_it_will_do() {
     let home = Home::new("");
     home.deliver(&fixture("update-phone.eml"));
     home.deliver(&fixture("update-unverified.eml"));
     home.run();
     let replies = home.replies();
     assert_eq!(replies.len(), 2);
+    let kinds: Vec<String> = replies
+        .iter()
+        .map(|r| r.header("X-Postbud-Kind").unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, ["update", "resign"]);
     assert!(
-        replies
-            .iter()
-            .all(|r| r.header("X-Postbud-Kind").as_deref() == Some("support"))
+        replies[0].text.contains("endre opplysningene dine"),
+        "{}",
+        replies[0].text
     );
-    assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 2);
+    assert!(
+        replies[1].text.contains("registrere utmeldingen din"),
+        "{}",
+        replies[1].text
+    );
+    assert_eq!(home.count("SELECT COUNT(*) FROM tickets"), 0);
+    let code = replies[1]
+        .text
+        .split("BEKREFT ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect::<String>();
+    home.deliver(
+        format!(
+            "From: kari.nordmann@example.no\r\nTo: post@forbund.example\r\nSubject: Re: BEKREFT {code}\r\nMessage-ID: <bekreft@example.no>\r\n\r\nBEKREFT {code}\r\n"
+        )
+        .as_bytes(),
+    );
+    home.run();
+    let r = &home.replies()[2];
+    assert_eq!(r.header("X-Postbud-Kind").as_deref(), Some("resign"));
+    assert!(r.text.contains("01.01.2027"), "{}", r.text);
 }
 
 #[test]

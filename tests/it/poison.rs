@@ -76,7 +76,11 @@ fn a_message_that_kills_the_process_is_tried_once_more_alone_then_quarantined() 
         )
         .unwrap();
     assert!(reason.contains("stopped twice"), "{reason}");
-    assert_eq!(home.count("SELECT COUNT(*) FROM in_hand"), 0);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM in_hand WHERE attempts = 1"),
+        0,
+        "nothing waits for a second try"
+    );
     assert_eq!(
         home.count("SELECT COUNT(*) FROM tickets"),
         2,
@@ -125,7 +129,54 @@ fn kill_9_from_outside_twice_on_the_same_message_quarantines_it() {
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].to, "ola2@example.no");
     assert_eq!(home.folder_count("Karantene"), 1);
-    assert_eq!(home.count("SELECT COUNT(*) FROM in_hand"), 0);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM in_hand WHERE attempts = 1"),
+        0
+    );
+}
+
+/// A message handled once and fetched again (the process died before it
+/// was moved) is not counted against when the process dies beside it: it
+/// was read safely once, so it can never be quarantined as a poison pill
+/// under a second row while its first says handled.
+#[test]
+fn a_message_handled_before_is_not_struck_when_the_process_dies_beside_it() {
+    let home = Home::new("");
+    home.deliver(&ask(1, ""));
+    assert!(run_once(&home, &[]).status.success());
+    // The same bytes again, as if never moved, and one that stalls.
+    home.deliver(&ask(1, ""));
+    home.deliver(&ask(2, "STALL"));
+    let env = [("POSTBUD_TEST_STALL_ON", "STALL")];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postbud"))
+        .args([
+            "--config",
+            home.config_path().to_str().unwrap(),
+            "run",
+            "--once",
+        ])
+        .env("POSTBUD_NOW", NOW)
+        .envs(env)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while home.count("SELECT COUNT(*) FROM in_hand WHERE attempts = 1") == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "never in hand");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM in_hand WHERE attempts = 1"),
+        1,
+        "only the message in hand for the first time is marked"
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM in_hand WHERE attempts = 0"),
+        1,
+        "the one handled before is done"
+    );
 }
 
 /// A message nesting `message/rfc822` hundreds of thousands deep (a few MB)

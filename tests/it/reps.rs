@@ -635,3 +635,12 @@ fn a_registration_never_pulls_in_someone_from_outside_the_scope() {
         "Oslo still sees only its own peer: {cells:?}"
     );
 }
+
+/// How many attachments a reply has.
+pub fn attachment_count(r: &Reply) -> usize {
+    mail_parser::MessageParser::default()
+        .parse(&r.raw)
+        .unwrap()
+        .attachments()
+        .count()
+}

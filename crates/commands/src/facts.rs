@@ -133,6 +133,8 @@ pub struct Person {
     pub id: i64,
     pub name: String,
     pub language: Option<Language>,
+    /// A member (has a member number), not only a peer.
+    pub member: bool,
 }
 
 /// The parts of the config decisions read.

@@ -40,6 +40,8 @@ pub enum CodePurpose {
     Confirm,
     /// `AKSEPTERER <code>`: accepts the confidentiality declaration.
     Accept,
+    /// `BEKREFT <code>` from an address a member asked to link (`KOBLE`).
+    Link,
 }
 
 impl CodePurpose {
@@ -48,6 +50,17 @@ impl CodePurpose {
             CodePurpose::Login => "login",
             CodePurpose::Confirm => "confirm",
             CodePurpose::Accept => "accept",
+            CodePurpose::Link => "link",
+        }
+    }
+
+    /// The purposes answered with the same word, whose wrong guesses count
+    /// together and die together: `BEKREFT` answers confirmations and links.
+    pub fn kin(self) -> &'static [CodePurpose] {
+        match self {
+            CodePurpose::Confirm | CodePurpose::Link => &[CodePurpose::Confirm, CodePurpose::Link],
+            CodePurpose::Accept => &[CodePurpose::Accept],
+            CodePurpose::Login => &[CodePurpose::Login],
         }
     }
 }
@@ -111,6 +124,19 @@ pub enum Change {
         employer_id: i64,
         period: String,
     },
+    /// `ENDRE` of employment fields: what is given changes (`None` stays).
+    Employment {
+        person_id: i64,
+        employer_id: Option<i64>,
+        /// The employer's name, for the summary and the letters.
+        employer: Option<String>,
+        workplace: Option<String>,
+        position: Option<String>,
+        percent: Option<String>,
+        permanent: Option<bool>,
+    },
+    /// `MELD UT`: the membership ends on `from`.
+    Resign { person_id: i64, from: String },
     /// A deduction list as PDF, handled by hand.
     PdfList {
         file: String,
@@ -132,6 +158,8 @@ impl Change {
             Change::NewRep(_) => "new-rep",
             Change::Registration { .. } => "registration",
             Change::DeductedElsewhere { .. } => "deducted-elsewhere",
+            Change::Employment { .. } => "employment",
+            Change::Resign { .. } => "resign",
             Change::PdfList { .. } => "pdf-list",
         }
     }
@@ -291,6 +319,27 @@ pub enum Action {
     NeutralReplied { email: String, day: String },
     /// These addresses bounce.
     MarkBouncing { emails: Vec<String> },
+    /// Change a person's contact fields at once (`ENDRE`).
+    UpdatePerson {
+        person_id: i64,
+        changes: Vec<FieldChange>,
+    },
+    /// Link an address to a person (`KOBLE`, confirmed from that address).
+    LinkAddress { person_id: i64, email: String },
+    /// Remove one of a person's addresses (`FJERN`).
+    UnlinkAddress { person_id: i64, email: String },
+    /// A requester took back their pending change (`ANGRE`).
+    Undo { pending_id: i64 },
+}
+
+/// One field of a person changed: its column, and the values before and
+/// after (for the audit log and the reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// `phone`, `address`, `postcode`, `city` or `language`.
+    pub column: &'static str,
+    pub before: Option<String>,
+    pub after: String,
 }
 
 /// A table in a workbook: a sheet name, its column headers and rows.
@@ -526,6 +575,22 @@ impl fmt::Display for Action {
                 write!(f, "note the neutral reply to {email} on {day}")
             }
             Action::MarkBouncing { emails } => write!(f, "mark {} as bouncing", emails.join(", ")),
+            Action::UpdatePerson { person_id, changes } => write!(
+                f,
+                "change {} of person {person_id}",
+                changes
+                    .iter()
+                    .map(|c| c.column)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Action::LinkAddress { person_id, email } => {
+                write!(f, "link {email} to person {person_id}")
+            }
+            Action::UnlinkAddress { person_id, email } => {
+                write!(f, "remove {email} from person {person_id}")
+            }
+            Action::Undo { pending_id } => write!(f, "undo pending change {pending_id}"),
         }
     }
 }

@@ -41,6 +41,112 @@ pub trait Register {
     /// How many codes of `purpose` `email` holds, and how many wrong
     /// guesses it made at them in the 24 hours before `now`.
     fn code_guard(&self, email: &str, purpose: &str, now: DateTime<Utc>) -> Result<CodeGuard>;
+    /// Everything about one person a member may see of themself.
+    fn person(&self, id: i64) -> Result<Option<PersonDetail>>;
+    /// The person an address belongs to, if any.
+    fn address_owner(&self, email: &str) -> Result<Option<i64>>;
+    /// Employers whose organisation number or name (compared as a name
+    /// key) is `named`.
+    fn employers_named(&self, named: &str) -> Result<Vec<EmployerRef>>;
+    /// The workplaces of an employer.
+    fn workplaces(&self, employer: i64) -> Result<Vec<WorkplaceBrief>>;
+    /// Current reps and deputies at the person's employer, mid-level and
+    /// workplace, and of their chapter, on `today`.
+    fn reps_of(&self, person: &PersonDetail, today: NaiveDate) -> Result<Vec<RepBrief>>;
+    /// Changes asked for by any of the person's addresses, newest first.
+    fn pending_of(&self, person: i64) -> Result<Vec<PendingRow>>;
+    /// Everything else the register holds on a person (SPEC section 5,
+    /// `MINE DATA`), messages and replies since `since`.
+    fn person_data(&self, person: i64, since: DateTime<Utc>) -> Result<PersonData>;
+}
+
+/// An employer by number and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmployerRef {
+    pub id: i64,
+    pub orgnr: String,
+    pub name: String,
+}
+
+/// One of a person's mail addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressRow {
+    pub email: String,
+    pub verified: bool,
+    pub added_at: String,
+}
+
+/// A person as they see themself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PersonDetail {
+    pub id: i64,
+    pub member_no: Option<String>,
+    pub name: String,
+    pub birth_date: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub language: Option<String>,
+    pub employer_id: Option<i64>,
+    pub employer: Option<String>,
+    pub orgnr: Option<String>,
+    pub workplace_id: Option<i64>,
+    pub workplace: Option<String>,
+    pub midlevel: Option<String>,
+    pub position: Option<String>,
+    pub percent: Option<String>,
+    pub permanent: Option<bool>,
+    pub unit_id: Option<i64>,
+    pub unit: Option<String>,
+    /// active, resigned, …
+    pub status: String,
+    pub status_from: Option<String>,
+    pub addresses: Vec<AddressRow>,
+}
+
+/// A rep or deputy as a member sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepBrief {
+    pub name: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    /// tillitsvalgt, vara, koordinator
+    pub role: String,
+    /// arbeidsgiver, mellomniva, arbeidssted, enhet
+    pub level: String,
+    /// What the level is: the employer, mid-level, workplace or chapter.
+    pub at: String,
+}
+
+/// A pending change as its requester sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingRow {
+    pub reference: String,
+    pub kind: String,
+    pub summary: String,
+    pub status: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+}
+
+/// The rest of what the register holds on a person, for `MINE DATA`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonData {
+    /// Roles: (role, level, at, from, to).
+    pub roles: Vec<Vec<String>>,
+    /// Peer: (peer number, chapter, registered, active years).
+    pub peer: Vec<Vec<String>>,
+    pub pending: Vec<PendingRow>,
+    /// Tickets: (reference, subject, status, created).
+    pub tickets: Vec<Vec<String>>,
+    /// Messages: (received, from, subject, kind, result, reference).
+    pub messages: Vec<Vec<String>>,
+    /// Replies: (created, to, subject, kind, state).
+    pub replies: Vec<Vec<String>>,
+    /// Employer contact roles: (employer, duties, declaration, active).
+    pub contact_for: Vec<Vec<String>>,
 }
 
 /// What guards against guessing one address's codes of one purpose (SPEC
@@ -121,6 +227,8 @@ pub struct PendingBrief {
     pub id: i64,
     pub reference: String,
     pub requested_by: String,
+    /// The person the requesting address belongs to, if any.
+    pub requester: Option<i64>,
     pub summary: String,
     pub change: Change,
     pub status: String,

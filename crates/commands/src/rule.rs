@@ -13,6 +13,9 @@ pub enum Audience {
     /// Anyone who writes (members' commands decide for themselves what an
     /// unknown address gets).
     Anyone,
+    /// A registered person: the address belongs to someone in the
+    /// register (a member's commands about themself).
+    Registered,
     /// Reps: a current role, or a grant.
     Reps,
     /// Active employer contacts.
@@ -26,6 +29,7 @@ impl Audience {
     pub fn admits(self, f: &Facts) -> bool {
         match self {
             Audience::Anyone => true,
+            Audience::Registered => f.person.is_some(),
             Audience::Reps => f.is_rep(),
             Audience::Contacts => f.is_contact,
             Audience::Admins => f.is_admin,
@@ -36,6 +40,7 @@ impl Audience {
     fn for_whom(self) -> &'static str {
         match self {
             Audience::Anyone => "anyone",
+            Audience::Registered => "members",
             Audience::Reps => "reps",
             Audience::Contacts => "employers",
             Audience::Admins => "office",
@@ -68,12 +73,14 @@ impl Rule {
 }
 
 /// Which sections of the command list the sender sees in `HJELP` and in a
-/// refusal. Everyone sees the member commands (a new member starts by
-/// asking for a code).
+/// refusal: exactly what their roles allow. A registered person sees the
+/// members' commands; an address in no role sees what it can do (ask for a
+/// code, ask for help, write to the office) and how to get registered.
 pub fn help_vars(f: &Facts) -> serde_json::Value {
     json!({
         "name": f.person.as_ref().map(|p| p.name.clone()),
-        "member": true,
+        "member": f.person.is_some(),
+        "unknown": f.person.is_none() && !f.is_rep && !f.is_contact && !f.is_admin,
         "rep": f.is_rep,
         "contact": f.is_contact,
         "admin": f.is_admin,

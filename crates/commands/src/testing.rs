@@ -42,6 +42,17 @@ pub struct Values {
     pub codes: Vec<StoredCode>,
     pub raw: Option<Vec<u8>>,
     pub guard: CodeGuard,
+    pub person: Option<PersonDetail>,
+    /// The owner of any address not in `owners`.
+    pub owner: Option<i64>,
+    pub owners: Vec<(&'static str, i64)>,
+    /// Live codes of purpose `link` (`codes` are every other purpose's).
+    pub link_codes: Vec<StoredCode>,
+    pub employers: Vec<EmployerRef>,
+    pub workplaces: Vec<WorkplaceBrief>,
+    pub reps: Vec<RepBrief>,
+    pub pending_of: Vec<PendingRow>,
+    pub data: PersonData,
 }
 
 impl Register for Values {
@@ -69,14 +80,44 @@ impl Register for Values {
     fn submission(&self, _: i64, _: &str, _: &[&str]) -> Result<SubmissionReads> {
         Ok(self.submission.clone())
     }
-    fn live_codes(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<Vec<StoredCode>> {
-        Ok(self.codes.clone())
+    fn live_codes(&self, _: &str, purpose: &str, _: DateTime<Utc>) -> Result<Vec<StoredCode>> {
+        Ok(if purpose == "link" {
+            self.link_codes.clone()
+        } else {
+            self.codes.clone()
+        })
     }
     fn message_raw(&self, _: i64) -> Result<Option<Vec<u8>>> {
         Ok(self.raw.clone())
     }
     fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
         Ok(self.guard)
+    }
+    fn person(&self, _: i64) -> Result<Option<PersonDetail>> {
+        Ok(self.person.clone())
+    }
+    fn address_owner(&self, email: &str) -> Result<Option<i64>> {
+        Ok(self
+            .owners
+            .iter()
+            .find(|(e, _)| *e == email)
+            .map(|(_, id)| *id)
+            .or(self.owner))
+    }
+    fn employers_named(&self, _: &str) -> Result<Vec<EmployerRef>> {
+        Ok(self.employers.clone())
+    }
+    fn workplaces(&self, _: i64) -> Result<Vec<WorkplaceBrief>> {
+        Ok(self.workplaces.clone())
+    }
+    fn reps_of(&self, _: &PersonDetail, _: NaiveDate) -> Result<Vec<RepBrief>> {
+        Ok(self.reps.clone())
+    }
+    fn pending_of(&self, _: i64) -> Result<Vec<PendingRow>> {
+        Ok(self.pending_of.clone())
+    }
+    fn person_data(&self, _: i64, _: DateTime<Utc>) -> Result<PersonData> {
+        Ok(self.data.clone())
     }
 }
 
@@ -114,6 +155,27 @@ impl Register for NoRegister {
     fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
         Ok(CodeGuard::default())
     }
+    fn person(&self, _: i64) -> Result<Option<PersonDetail>> {
+        bail!("read a person")
+    }
+    fn address_owner(&self, _: &str) -> Result<Option<i64>> {
+        bail!("read an address")
+    }
+    fn employers_named(&self, _: &str) -> Result<Vec<EmployerRef>> {
+        bail!("read employers")
+    }
+    fn workplaces(&self, _: i64) -> Result<Vec<WorkplaceBrief>> {
+        bail!("read workplaces")
+    }
+    fn reps_of(&self, _: &PersonDetail, _: NaiveDate) -> Result<Vec<RepBrief>> {
+        bail!("read reps")
+    }
+    fn pending_of(&self, _: i64) -> Result<Vec<PendingRow>> {
+        bail!("read pending changes")
+    }
+    fn person_data(&self, _: i64, _: DateTime<Utc>) -> Result<PersonData> {
+        bail!("read a person's data")
+    }
 }
 
 /// Decides `command` for `facts` with the test settings, fixed time and
@@ -147,6 +209,7 @@ pub fn sender(
             id: 1,
             name: "Kari Nordmann".into(),
             language: None,
+            member: true,
         }),
         is_rep: rep,
         is_contact: contact,

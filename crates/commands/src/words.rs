@@ -23,6 +23,62 @@ pub fn date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// The first date in a sentence, as members write one: `31.12.2026`,
+/// `2026-12-31`, `1. januar`, `1 January 2027`, `1. marts 2027` (month names
+/// in nb, nn, da and en). Without a year, the next such day on or after
+/// `today`.
+pub fn date_in_text(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    const MONTHS: [&[&str]; 12] = [
+        &["januar", "january", "jan"],
+        &["februar", "february", "feb"],
+        &["mars", "marts", "march", "mar"],
+        &["april", "apr"],
+        &["mai", "maj", "may"],
+        &["juni", "june", "jun"],
+        &["juli", "july", "jul"],
+        &["august", "aug"],
+        &["september", "sep", "sept"],
+        &["oktober", "october", "okt", "oct"],
+        &["november", "nov"],
+        &["desember", "december", "des", "dec"],
+    ];
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, ',' | ';' | '!' | '?' | '(' | ')'))
+                .to_lowercase()
+        })
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        if let Some(d) = date(w.trim_end_matches('.')) {
+            return Some(d);
+        }
+        let Ok(day) = w.trim_end_matches('.').parse::<u32>() else {
+            continue;
+        };
+        let Some(month) = words.get(i + 1).and_then(|m| {
+            let m = m.trim_end_matches('.');
+            MONTHS.iter().position(|names| names.contains(&m))
+        }) else {
+            continue;
+        };
+        let month = month as u32 + 1;
+        let year = words
+            .get(i + 2)
+            .map(|y| y.trim_end_matches('.'))
+            .and_then(|y| y.parse::<i32>().ok())
+            .filter(|y| (1900..=2200).contains(y));
+        return match year {
+            Some(y) => NaiveDate::from_ymd_opt(y, month, day),
+            None => NaiveDate::from_ymd_opt(today.year(), month, day)
+                .filter(|d| *d >= today)
+                .or_else(|| NaiveDate::from_ymd_opt(today.year() + 1, month, day)),
+        };
+    }
+    None
+}
+
 /// `felt: verdi` lines, keys lower-cased with æøå folded to ASCII; lines
 /// without a value, and keys longer than a field name can be, are left out.
 pub fn fields(body: &str) -> BTreeMap<String, String> {
@@ -145,5 +201,24 @@ mod tests {
         );
         assert_eq!(orgnr_in("923 609 016", known).as_deref(), Some("923609016"));
         assert_eq!(orgnr_in("987654321", known), None);
+    }
+
+    #[test]
+    fn dates_in_sentences() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let d = |t: &str| date_in_text(t, today).map(|d| d.to_string());
+        assert_eq!(
+            d("Jeg ønsker å melde meg ut fra 1. januar.").as_deref(),
+            Some("2027-01-01")
+        );
+        assert_eq!(d("fra 30. november").as_deref(), Some("2026-11-30"));
+        assert_eq!(
+            d("from 1 March 2027, thanks").as_deref(),
+            Some("2027-03-01")
+        );
+        assert_eq!(d("fra 1. marts 2027").as_deref(), Some("2027-03-01"));
+        assert_eq!(d("fra og med 31.12.2026.").as_deref(), Some("2026-12-31"));
+        assert_eq!(d("så snart som mulig"), None);
+        assert_eq!(d("31. februar"), None);
     }
 }

@@ -406,13 +406,13 @@ fn silent(msg: &Incoming, own_address: &str) -> Option<Kind> {
         Some(Silent::Own)
     } else if is_system_sender(&from.email) {
         Some(Silent::SystemSender)
-    } else if msg.null_return_path || msg.autoreply_header {
-        Some(Silent::AutoSubmitted)
-    } else if msg
-        .auto_submitted
-        .as_deref()
-        .map(first_token)
-        .is_some_and(|v| !v.is_empty() && v != "no")
+    } else if msg.null_return_path
+        || msg.autoreply_header
+        || msg
+            .auto_submitted
+            .as_deref()
+            .map(first_token)
+            .is_some_and(|v| !v.is_empty() && v != "no")
     {
         Some(Silent::AutoSubmitted)
     } else if msg

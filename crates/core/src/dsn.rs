@@ -40,12 +40,7 @@ pub(crate) fn failed_recipients(status: &[u8]) -> Vec<String> {
 fn address_of(value: &str) -> String {
     let value = value.split_once(';').map_or(value, |(_, a)| a);
     let value = value.split('(').next().unwrap_or_default();
-    crate::headers::address_key(
-        value
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>'),
-    )
+    crate::headers::address_key(value.trim().trim_start_matches('<').trim_end_matches('>'))
 }
 
 /// The Message-ID in a block of returned headers (`text/rfc822-headers`, or
@@ -93,7 +88,9 @@ mod tests {
         let n = 100_000;
         let mut status = String::new();
         for i in 0..n {
-            status.push_str(&format!("Final-Recipient: rfc822; u{i}@x.no\nAction: failed\n\n"));
+            status.push_str(&format!(
+                "Final-Recipient: rfc822; u{i}@x.no\nAction: failed\n\n"
+            ));
         }
         status.push_str("Final-Recipient: rfc822; U0@X.no\nAction: failed\n");
         let start = std::time::Instant::now();

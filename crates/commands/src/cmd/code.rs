@@ -84,6 +84,7 @@ mod tests {
                 id: 1,
                 name: "Kari".into(),
                 language: None,
+                member: true,
             }),
             ..Facts::default()
         }

@@ -46,6 +46,8 @@ pub enum Checked {
     /// The code is right: carry out the message it was given for (its
     /// row and bytes).
     CarryOut {
+        /// `Link`: the address that confirms is the one a `KOBLE` named.
+        purpose: CodePurpose,
         code_id: i64,
         row: i64,
         raw: Vec<u8>,
@@ -78,7 +80,15 @@ impl Confirm {
         if guard.locked() {
             return Ok(Checked::Answer(self.locked(cx)));
         }
-        let codes = reg.live_codes(&cx.facts.sender, purpose.as_str(), cx.now)?;
+        // Every live code the word answers: a confirmation, or a link.
+        let mut codes = Vec::new();
+        let mut purposes = Vec::new();
+        for p in purpose.kin() {
+            for c in reg.live_codes(&cx.facts.sender, p.as_str(), cx.now)? {
+                purposes.push((c.id, *p));
+                codes.push(c);
+            }
+        }
         let code = match verify(&codes, &self.code, cx.now) {
             Verdict::Right(code) => code,
             Verdict::Wrong(_) => {
@@ -103,6 +113,10 @@ impl Confirm {
         };
         Ok(match waiting {
             Some((row, raw)) => Checked::CarryOut {
+                purpose: purposes
+                    .iter()
+                    .find(|(id, _)| *id == code.id)
+                    .map_or(purpose, |(_, p)| *p),
                 code_id: code.id,
                 row,
                 raw,

@@ -151,6 +151,7 @@ mod tests {
             id: 4,
             reference: "PB-2026-000004".into(),
             requested_by: "leder@ffm.example".into(),
+            requester: None,
             summary: "Kari Nordmann (50001) ny tillitsvalgt".into(),
             change,
             status: status.into(),

@@ -14,19 +14,26 @@ pub mod contacts;
 pub mod decision;
 pub mod help;
 pub mod letters;
+pub mod link;
 pub mod member_left;
 pub mod member_missing;
 pub mod member_moved;
+pub mod my_data;
 pub mod my_members;
 pub mod my_peers;
+pub mod my_reps;
 pub mod new_rep;
 pub mod record;
 pub mod registration;
 pub mod reported;
+pub mod resign;
 pub mod status;
 pub mod submission;
 pub mod submitted;
 pub mod support;
+pub mod undo;
+pub mod unlink;
+pub mod update;
 pub mod workplace;
 
 use anyhow::{Result, anyhow, bail};
@@ -37,7 +44,7 @@ use postbud_core::message::{self, Incoming};
 use crate::cx::Cx;
 use crate::decide::run;
 use crate::facts::Settings;
-use crate::plan::Plan;
+use crate::plan::{CodePurpose, Plan};
 use crate::register::Register;
 use crate::rule::{self, Audience, Rule, Trust};
 use crate::words::fields;
@@ -59,6 +66,20 @@ pub enum Command {
     Help(help::Help),
     /// A support request, or a command the office handles by hand for now.
     Support(support::Support),
+    /// `ENDRE`
+    Update(update::Update),
+    /// `MELD UT [date]`
+    Resign(resign::Resign),
+    /// `ANGRE <ref>`
+    Undo(undo::Undo),
+    /// `MINE TILLITSVALGTE`
+    MyReps(my_reps::MyReps),
+    /// `KOBLE <address>`
+    Link(link::Link),
+    /// `FJERN <address>`
+    Unlink(unlink::Unlink),
+    /// `MINE DATA`
+    MyData(my_data::MyData),
     /// `AKTIVITET <year>`
     Activity(activity::Activity),
     /// `MINE MEDLEMMER`
@@ -145,6 +166,13 @@ impl Command {
         match keyword {
             K::Kode => Command::Code(code::Code),
             K::Hjelp => Command::Help(help::Help),
+            K::Endre => Command::Update(update::Update::parse(&body)),
+            K::MeldUt => Command::Resign(resign::Resign::parse(&args, &body)),
+            K::Angre => Command::Undo(undo::Undo::parse(&args)),
+            K::MineTillitsvalgte => Command::MyReps(my_reps::MyReps),
+            K::Koble => Command::Link(link::Link::parse(&args)),
+            K::Fjern => Command::Unlink(unlink::Unlink::parse(&args)),
+            K::MineData => Command::MyData(my_data::MyData),
             K::Aktivitet => Command::Activity(activity::Activity::parse(&args, body)),
             K::MineMedlemmer => Command::MyMembers(my_members::MyMembers),
             K::MineLikepersoner => Command::MyPeers(my_peers::MyPeers),
@@ -182,20 +210,13 @@ impl Command {
             K::Godkjenn => Command::Decision(decision::Decision::parse(true, &args)),
             K::Avvis => Command::Decision(decision::Decision::parse(false, &args)),
             // Not built yet: a ticket for the office, so nothing is dropped.
-            K::Endre
-            | K::MeldUt
-            | K::Angre
-            | K::MineTillitsvalgte
-            | K::Koble
-            | K::Fjern
-            | K::MineData
-            | K::Digest => Command::Support(support::Support::of(msg, keyword.kind())),
+            K::Digest => Command::Support(support::Support::of(msg, keyword.kind())),
         }
     }
 
     /// Who may use the command and whether it needs a verified sender.
     pub fn rule(&self) -> Rule {
-        use Audience::{Admins, Anyone, Contacts, Reps};
+        use Audience::{Admins, Anyone, Contacts, Registered, Reps};
         use Trust::{Open, Verified};
         match self {
             Command::Silent(_)
@@ -205,6 +226,13 @@ impl Command {
             | Command::Code(_)
             | Command::Help(_)
             | Command::Support(_) => Rule::new(Anyone, Open),
+            // A member's own data goes only to their registered address.
+            Command::MyReps(_) | Command::MyData(_) => Rule::new(Registered, Open),
+            Command::Update(_)
+            | Command::Resign(_)
+            | Command::Undo(_)
+            | Command::Link(_)
+            | Command::Unlink(_) => Rule::new(Registered, Verified),
             Command::Activity(_)
             | Command::MyMembers(_)
             | Command::MyPeers(_)
@@ -235,6 +263,13 @@ impl Command {
             Command::Confirm(_) => "confirm",
             Command::Code(_) => "code",
             Command::Help(_) => "help",
+            Command::Update(_) => "update",
+            Command::Resign(_) => "resign",
+            Command::Undo(_) => "undo",
+            Command::MyReps(_) => "reps",
+            Command::Link(_) => "link",
+            Command::Unlink(_) => "unlink",
+            Command::MyData(_) => "data",
             Command::Activity(_) => "activity",
             Command::MyMembers(_) => "members",
             Command::MyPeers(_) => "peers",
@@ -262,6 +297,13 @@ impl Command {
             Command::Confirm(c) => c.word(),
             Command::Code(_) => K::Kode.name(),
             Command::Help(_) => K::Hjelp.name(),
+            Command::Update(_) => K::Endre.name(),
+            Command::Resign(_) => K::MeldUt.name(),
+            Command::Undo(_) => K::Angre.name(),
+            Command::MyReps(_) => K::MineTillitsvalgte.name(),
+            Command::Link(_) => K::Koble.name(),
+            Command::Unlink(_) => K::Fjern.name(),
+            Command::MyData(_) => K::MineData.name(),
             Command::Activity(_) => K::Aktivitet.name(),
             Command::MyMembers(_) => K::MineMedlemmer.name(),
             Command::MyPeers(_) => K::MineLikepersoner.name(),
@@ -305,9 +347,25 @@ impl Command {
             // The one command that decides another: the message it confirms.
             Command::Confirm(c) => match c.check(reg, cx)? {
                 confirm::Checked::Answer(plan) => Ok(plan),
-                confirm::Checked::CarryOut { code_id, row, raw } => {
+                confirm::Checked::CarryOut {
+                    purpose,
+                    code_id,
+                    row,
+                    raw,
+                } => {
                     let waiting = read(cx.settings, &raw, cx.today())
                         .map_err(|e| anyhow!("the confirmed message can no longer be read: {e}"))?;
+                    // A link code confirms the address, not the member's
+                    // command: the `KOBLE` completes.
+                    if purpose == CodePurpose::Link {
+                        let asked = match &waiting.command {
+                            Command::Link(l) => l.address.as_str(),
+                            _ => "",
+                        };
+                        let from = waiting.msg.from.as_ref().map_or("", |a| a.email.as_str());
+                        let w = link::waiting(reg, cx, from, asked)?;
+                        return Ok(link::finish(cx, w, code_id));
+                    }
                     if matches!(waiting.command, Command::Confirm(_)) {
                         bail!("a confirmation cannot confirm another confirmation");
                     }
@@ -325,6 +383,13 @@ impl Command {
             Command::Code(c) => run(c, reg, cx),
             Command::Help(c) => run(c, reg, cx),
             Command::Support(c) => run(c, reg, cx),
+            Command::Update(c) => run(c, reg, cx),
+            Command::Resign(c) => run(c, reg, cx),
+            Command::Undo(c) => run(c, reg, cx),
+            Command::MyReps(c) => run(c, reg, cx),
+            Command::Link(c) => run(c, reg, cx),
+            Command::Unlink(c) => run(c, reg, cx),
+            Command::MyData(c) => run(c, reg, cx),
             Command::Activity(c) => run(c, reg, cx),
             Command::MyMembers(c) => run(c, reg, cx),
             Command::MyPeers(c) => run(c, reg, cx),
@@ -417,7 +482,13 @@ mod tests {
             ("KODE", "", Anyone, Open),
             ("HJELP", "", Anyone, Open),
             ("Et spørsmål", "hei", Anyone, Open),
-            ("ENDRE", "telefon: 1", Anyone, Open),
+            ("ENDRE", "telefon: 1", Registered, Verified),
+            ("MELD UT", "", Registered, Verified),
+            ("ANGRE PB-2026-000001", "", Registered, Verified),
+            ("KOBLE k@x.example", "", Registered, Verified),
+            ("FJERN k@x.example", "", Registered, Verified),
+            ("MINE TILLITSVALGTE", "", Registered, Open),
+            ("MINE DATA", "", Registered, Open),
             ("AKTIVITET 2026", "Kari", Reps, Verified),
             ("MINE MEDLEMMER", "", Reps, Verified),
             ("MINE LIKEPERSONER", "", Reps, Verified),

@@ -660,6 +660,28 @@ mod tests {
         assert_eq!(p.result, Outcome::Partial);
     }
 
+    /// Hardening finding 9: a line break in an attachment's name cannot
+    /// forge a line in the receipt.
+    #[test]
+    fn an_attachment_name_is_one_line() {
+        let msg = Incoming {
+            subject: "Trekkliste 10/2026".into(),
+            attachments: vec![postbud_core::message::Attachment {
+                name: Some("liste.csv\r\n  Alt er godkjent.csv".into()),
+                content_type: "text/csv".into(),
+                bytes: b"Fodselsnummer;Belop\n".to_vec(),
+            }],
+            ..Incoming::default()
+        };
+        let s = Submission::read(
+            &msg,
+            &Limits::default(),
+            1_000_000,
+            crate::testing::now().date_naive(),
+        );
+        assert_eq!(s.files[0].name, "liste.csv    Alt er godkjent.csv");
+    }
+
     #[test]
     fn which_employer_and_which_period_are_asked_for() {
         let mut two = sender("lonn@bedrift.example", false, true, false, true);
