@@ -1,5 +1,6 @@
 #!/bin/bash
-# mailstack.sh start|stop|restart-dovecot|stop-dovecot|start-dovecot
+# mailstack.sh start|stop|restart-dovecot|stop-dovecot|start-dovecot|
+#              restart-postfix|stop-postfix|start-postfix
 #
 # A private Dovecot + Postfix on 127.0.0.1 for integration tests: no systemd,
 # nothing in /etc touched, every port a parameter, several stacks side by side.
@@ -234,7 +235,7 @@ EOF
 
 start_dovecot() {
   load_ports
-  [ -f "$DC/run/master.pid" ] && kill -0 "$(cat "$DC/run/master.pid")" 2>/dev/null &&
+  [ -f "$DC/run/master.pid" ] && alive "$(cat "$DC/run/master.pid")" &&
     die "dovecot already running in $DC"
   # Dovecot's own checks first: config errors show up here, with their line.
   doveconf -c "$DC/dovecot.conf" -n >/dev/null 2>"$DC/doveconf.err" ||
@@ -247,28 +248,51 @@ start_dovecot() {
   done
 }
 
+# Whether a process runs: a zombie does not (PID 1 of a container may take
+# a second or two to reap one, and `kill -0` still finds it meanwhile).
+alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $st != Z* ]]
+}
+
+# Waits until none of the given PIDs runs, at most $1 twentieths of a
+# second; returns 1 when some still do.
+wait_gone() {
+  local ticks=$1 pid running
+  shift
+  for _ in $(seq 1 "$ticks"); do
+    running=
+    for pid in "$@"; do alive "$pid" && { running=1; break; }; done
+    [ -z "$running" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 stop_dovecot() {
   load_ports
-  local pidfile=$DC/run/master.pid pid children child
+  local pidfile=$DC/run/master.pid pid children
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   # The master's children by PID: imap processes serving clients outlive
   # the master here (shutdown_clients notwithstanding), and a restart must
   # cut every connection as a real one does.
-  children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-  dovecot -c "$DC/dovecot.conf" stop >>"$DC/stderr.log" 2>&1 || true
-  # Wait for the master to exit and its ports to close, so a restart can
-  # bind them again.
-  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -9 "$pid" 2>/dev/null || true
-    sleep 0.2
+  children=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr '\n' ' ' || true)
+  # SIGTERM to the master is what `dovecot stop` sends (which then waits for
+  # the master to be reaped, seconds here). Each imap process says "BYE
+  # Server shutting down" and goes. The children get SIGTERM at the same
+  # moment; one deadline for all of them (lmtp finishing with Postfix, or
+  # the log process waiting for the others, may take seconds), then SIGKILL.
+  # shellcheck disable=SC2086
+  kill -TERM "$pid" $children 2>/dev/null || true
+  # shellcheck disable=SC2086
+  if ! wait_gone 20 "$pid" $children; then
+    # shellcheck disable=SC2086
+    kill -KILL "$pid" $children 2>/dev/null || true
+    # shellcheck disable=SC2086
+    wait_gone 100 "$pid" $children || die "dovecot: processes still there 5 s after SIGKILL"
   fi
-  for child in $children; do kill -TERM "$child" 2>/dev/null || true; done
-  for child in $children; do
-    for _ in $(seq 1 40); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$child" 2>/dev/null || true
-  done
   rm -f "$pidfile"
   for p in "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$AUTH_PORT"; do
     wait_closed "$p" || die "dovecot: port $p still open after stop"
@@ -276,6 +300,9 @@ stop_dovecot() {
 }
 
 start_postfix() {
+  load_ports
+  local pidfile=$PF/spool/pid/master.pid
+  [ -f "$pidfile" ] && alive "$(tr -d " " <"$pidfile")" && die "postfix already running in $PF"
   postfix -c "$PF/etc" start </dev/null >>"$PF/stderr.log" 2>&1 ||
     { postfix_logs; die "postfix did not start"; }
   local ports="$SMTP_PORT $SUBMISSION_PORT${SMTPS_PORT:+ $SMTPS_PORT}"
@@ -285,8 +312,29 @@ start_postfix() {
 }
 
 stop_postfix() {
-  [ -f "$PF/spool/pid/master.pid" ] || return 0
+  load_ports
+  local pidfile=$PF/spool/pid/master.pid pid children
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" | tr -d ' ')
+  # `postfix stop` lets an smtpd serving a client finish its session; a
+  # stopped server must cut it, as a crash or a restart does: the master's
+  # children get SIGTERM too, then one deadline, then SIGKILL.
+  children=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr '\n' ' ' || true)
   postfix -c "$PF/etc" stop </dev/null >>"$PF/stderr.log" 2>&1 || true
+  # shellcheck disable=SC2086
+  kill -TERM $children 2>/dev/null || true
+  # shellcheck disable=SC2086
+  if ! wait_gone 40 "$pid" $children; then
+    # shellcheck disable=SC2086
+    kill -KILL "$pid" $children 2>/dev/null || true
+    # shellcheck disable=SC2086
+    wait_gone 100 "$pid" $children || die "postfix: processes still there 5 s after SIGKILL"
+  fi
+  rm -f "$pidfile"
+  local ports="$SMTP_PORT $SUBMISSION_PORT${SMTPS_PORT:+ $SMTPS_PORT}"
+  for p in $ports; do
+    wait_closed "$p" || die "postfix: port $p still open after stop"
+  done
 }
 
 start() {
@@ -327,5 +375,8 @@ case "${1:-}" in
   restart-dovecot) need; stop_dovecot; start_dovecot ;;
   stop-dovecot) stop_dovecot ;;
   start-dovecot) need; start_dovecot ;;
-  *) die "usage: mailstack.sh start|stop|restart-dovecot|stop-dovecot|start-dovecot" ;;
+  restart-postfix) need; stop_postfix; start_postfix ;;
+  stop-postfix) stop_postfix ;;
+  start-postfix) need; start_postfix ;;
+  *) die "usage: mailstack.sh start|stop|restart-dovecot|stop-dovecot|start-dovecot|restart-postfix|stop-postfix|start-postfix" ;;
 esac

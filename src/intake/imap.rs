@@ -12,7 +12,10 @@
 //! fails on a session that was open before the call is retried once on a new
 //! connection, so a server restart between two calls goes unnoticed.
 //! A `wait` cancelled in the middle of an IDLE (shutdown) loses its session;
-//! the next call simply reconnects.
+//! the next call simply reconnects. A BYE during IDLE (a server shutting
+//! down) ends the session at once, without writing DONE into a connection
+//! the server is closing. A write to a connection the server has closed is
+//! an EPIPE error like any other: `postbud run` leaves SIGPIPE ignored.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
@@ -593,7 +596,23 @@ impl ImapMailbox {
         let r = wait.await;
         drop(stop);
         match &r {
-            Ok(IdleResponse::NewData(d)) => debug!(response = ?d.parsed(), "imap idle: new data"),
+            Ok(IdleResponse::NewData(d)) => {
+                debug!(response = ?d.parsed(), "imap idle: new data");
+                // A server shutting down says BYE and closes: no DONE into
+                // a closing connection, the session is over.
+                if let Response::Data {
+                    status: Status::Bye,
+                    outcome,
+                    ..
+                } = d.parsed()
+                {
+                    let why = outcome.information.as_deref().unwrap_or("").to_string();
+                    return Err(Failure::broken(
+                        "IDLE",
+                        anyhow::anyhow!("server said BYE: {why}"),
+                    ));
+                }
+            }
             Ok(IdleResponse::Timeout) => debug!("imap idle: timeout"),
             Ok(IdleResponse::ManualInterrupt) => debug!("imap idle: stream ended"),
             Err(_) => {}

@@ -10,11 +10,23 @@
 //! while connecting (greeting, EHLO, STARTTLS, AUTH) are temporary even when
 //! the server says 5xx: a wrong password or a server refusing us is not the
 //! message's fault, and the message must wait until an admin fixes it.
+//!
+//! A transaction is driven step by step (MAIL, RCPT, DATA, the message), so
+//! that a lost connection is judged by how far it got:
+//! - before the message data was handed over (MAIL, RCPT, DATA, or a write
+//!   of the data that failed), nothing was delivered: the message is tried
+//!   once more at once on a new connection (a server restarted between two
+//!   sends goes unnoticed), then it is a temporary failure;
+//! - once the data was written and the server's answer is missing (the
+//!   connection closed, reset or timed out while we waited for it), the
+//!   server may have queued it: the send is *uncertain* and must never be
+//!   repeated (see `uncertain` below).
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -23,7 +35,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -44,13 +58,55 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Sends over SMTP, keeping one connection open between sends.
 pub struct SmtpTransport {
     cfg: config::Outgoing,
-    /// The open connection, if any, and when it was last used.
-    conn: Option<(AsyncSmtpConnection, Instant)>,
+    /// The open connection, if any.
+    conn: Option<Open>,
     /// The rustls config for implicit TLS, built on first use.
     tls_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     /// lettre's TLS parameters for STARTTLS, built on first use.
     starttls: Option<TlsParameters>,
 }
+
+/// An open connection, when it was last used, and how many writes on its
+/// socket have failed.
+struct Open {
+    conn: AsyncSmtpConnection,
+    last_used: Instant,
+    write_errors: Arc<AtomicUsize>,
+}
+
+/// How far a transaction got when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// MAIL, RCPT or DATA: nothing handed over yet.
+    Envelope,
+    /// The message data was being written, or its answer awaited.
+    Message,
+}
+
+/// A failed transaction: where, the error, and whether a write on the
+/// socket failed while the message was being sent.
+struct Failed {
+    phase: Phase,
+    error: lettre::transport::smtp::Error,
+    write_failed: bool,
+}
+
+/// The send may have been delivered, or not: the data went out and the
+/// server's answer never came. Such a send must never be repeated.
+///
+/// `SendError` has no variant for this yet, so it is reported as permanent
+/// (the row is `failed`, never sent again, shown by `postbud stats` with
+/// this reason). With a `SendError::Uncertain` that the sender records as
+/// state `unknown` (as it does for a row found `sending` after a crash),
+/// this becomes `SendError::Uncertain(..)`.
+fn uncertain(why: String) -> SendError {
+    SendError::Permanent(format!(
+        "{UNCERTAIN}: {why}; not sent again, it may or may not have been delivered"
+    ))
+}
+
+/// How an uncertain send's error begins (for tests and admins).
+pub const UNCERTAIN: &str = "interrupted after the message was handed over";
 
 impl SmtpTransport {
     /// Takes a checked config (`kind = "smtp"`, paths absolute, password resolved).
@@ -84,7 +140,7 @@ impl SmtpTransport {
 
     /// Opens a new connection: TCP with TCP_NODELAY, TLS as configured, EHLO,
     /// AUTH when a username is set.
-    async fn connect(&mut self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&mut self) -> Result<Open, SendError> {
         let host = self.host()?.to_string();
         let port = self.port();
         let mode = self.tls_mode();
@@ -102,6 +158,7 @@ impl SmtpTransport {
             .map_err(|e| temp("connect", &e))?
             .map_err(|e| temp("connect", &e))?;
         tcp.set_nodelay(true).map_err(|e| temp("TCP_NODELAY", &e))?;
+        let write_errors = Arc::new(AtomicUsize::new(0));
 
         let setup = async {
             let mut conn = match mode {
@@ -119,17 +176,18 @@ impl SmtpTransport {
                         .await
                         .map_err(|e| temp("TLS handshake", &e))?;
                     AsyncSmtpConnection::connect_with_transport(
-                        Box::new(TlsStreamWrapper(stream)),
+                        Box::new(Watched::new(stream, write_errors.clone())),
                         &hello,
                     )
                     .await
                     .map_err(|e| temp("greeting", &e))?
                 }
-                Tls::Starttls | Tls::None => {
-                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
-                        .await
-                        .map_err(|e| temp("greeting", &e))?
-                }
+                Tls::Starttls | Tls::None => AsyncSmtpConnection::connect_with_transport(
+                    Box::new(Watched::new(tcp, write_errors.clone())),
+                    &hello,
+                )
+                .await
+                .map_err(|e| temp("greeting", &e))?,
             };
             if mode == Tls::Starttls {
                 if self.starttls.is_none() {
@@ -153,7 +211,11 @@ impl SmtpTransport {
             .await
             .map_err(|e| temp("connection setup", &e))??;
         debug!(host, port, ?mode, "smtp connected");
-        Ok(conn)
+        Ok(Open {
+            conn,
+            last_used: Instant::now(),
+            write_errors,
+        })
     }
 
     fn starttls_parameters(&self, host: &str) -> Result<TlsParameters, SendError> {
@@ -171,60 +233,180 @@ impl SmtpTransport {
         builder.build_rustls().map_err(|e| temp("TLS config", &e))
     }
 
-    /// The open connection if it still works, else a new one.
-    async fn connection(&mut self) -> Result<AsyncSmtpConnection, SendError> {
-        if let Some((mut conn, last_used)) = self.conn.take() {
-            if !conn.has_broken()
-                && (last_used.elapsed() < CHECK_AFTER_IDLE
-                    || timeout(TIMEOUT, conn.test_connected())
+    /// The open connection if it still works, else a new one. Returns
+    /// whether it is new.
+    async fn connection(&mut self) -> Result<(Open, bool), SendError> {
+        if let Some(mut open) = self.conn.take() {
+            if !open.conn.has_broken()
+                && (open.last_used.elapsed() < CHECK_AFTER_IDLE
+                    || timeout(TIMEOUT, open.conn.test_connected())
                         .await
                         .unwrap_or(false))
             {
-                return Ok(conn);
+                return Ok((open, false));
             }
             debug!("smtp connection gone; reconnecting");
         }
-        self.connect().await
+        Ok((self.connect().await?, true))
     }
 
     /// Closes the connection politely (QUIT), if one is open.
     pub async fn close(&mut self) {
-        if let Some((mut conn, _)) = self.conn.take() {
-            let _ = timeout(Duration::from_secs(5), conn.quit()).await;
+        if let Some(mut open) = self.conn.take() {
+            let _ = timeout(Duration::from_secs(5), open.conn.quit()).await;
         }
     }
+}
+
+/// MAIL's parameters: SMTPUTF8 for non-ASCII addresses, 8BITMIME for a
+/// non-ASCII message. A server without them can never take this message
+/// as it is: permanent (lettre's `send` refuses it the same way).
+fn mail_options(
+    conn: &AsyncSmtpConnection,
+    envelope: &SmtpEnvelope,
+    body: &[u8],
+) -> Result<Vec<MailParameter>, SendError> {
+    let mut options = Vec::new();
+    let ascii = |a: &Address| AsRef::<str>::as_ref(a).is_ascii();
+    let non_ascii =
+        envelope.from().is_some_and(|a| !ascii(a)) || envelope.to().iter().any(|a| !ascii(a));
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendError::Permanent(
+                "the envelope has non-ASCII addresses but the server has no SMTPUTF8".into(),
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !body.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(SendError::Permanent(
+                "the message is not ASCII but the server has no 8BITMIME".into(),
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    Ok(options)
+}
+
+/// One transaction: MAIL, RCPT for each recipient, DATA, the message. As
+/// lettre's `send`, but telling how far it got when it fails, and leaving
+/// the connection to the caller.
+/// `reached` tells a caller that gave up waiting (a timeout) how far it got.
+async fn transaction(
+    open: &mut Open,
+    envelope: &SmtpEnvelope,
+    options: Vec<MailParameter>,
+    body: &[u8],
+    reached: &mut Phase,
+) -> Result<Response, Failed> {
+    let envelope_error = |error| Failed {
+        phase: Phase::Envelope,
+        error,
+        write_failed: false,
+    };
+    let conn = &mut open.conn;
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await
+        .map_err(envelope_error)?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))
+            .await
+            .map_err(envelope_error)?;
+    }
+    conn.command(Data).await.map_err(envelope_error)?;
+    *reached = Phase::Message;
+    let before = open.write_errors.load(Ordering::SeqCst);
+    open.conn.message(body).await.map_err(|error| Failed {
+        phase: Phase::Message,
+        error,
+        write_failed: open.write_errors.load(Ordering::SeqCst) != before,
+    })
 }
 
 impl Transport for SmtpTransport {
     async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
         let envelope = smtp_envelope(env)?;
         let body = wire_body(&env.raw);
-        let mut conn = self.connection().await?;
-        let result = timeout(TIMEOUT, conn.send(&envelope, &body)).await;
-        match result {
-            Ok(Ok(response)) => {
-                debug!(id = env.id, code = %response.code(), "smtp sent");
-                self.conn = Some((conn, Instant::now()));
-                Ok(())
-            }
-            Ok(Err(e)) => {
-                // A rejected recipient aborts lettre's connection; a code on
-                // the message itself leaves it usable.
-                if e.status().is_some() && !conn.has_broken() {
-                    self.conn = Some((conn, Instant::now()));
+        // A connection that breaks before the message is handed over has
+        // delivered nothing: one more try on a new connection, at once.
+        for try_no in 1..=2 {
+            let (mut open, fresh) = match self.connection().await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(id = env.id, error = %e, "smtp connect failed");
+                    return Err(e);
                 }
-                let err = classify(&e);
+            };
+            let options = match mail_options(&open.conn, &envelope, &body) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.conn = Some(open);
+                    return Err(e);
+                }
+            };
+            let mut reached = Phase::Envelope;
+            let result = timeout(
+                TIMEOUT,
+                transaction(&mut open, &envelope, options, &body, &mut reached),
+            )
+            .await;
+            let failed = match result {
+                Ok(Ok(response)) => {
+                    debug!(id = env.id, code = %response.code(), fresh, "smtp sent");
+                    open.last_used = Instant::now();
+                    self.conn = Some(open);
+                    return Ok(());
+                }
+                Ok(Err(f)) => f,
+                Err(_) => {
+                    // The connection is dropped. Once the data was being
+                    // written, it may have been handed over.
+                    warn!(id = env.id, ?reached, "smtp send timed out");
+                    let why = format!("no answer within {} s", TIMEOUT.as_secs());
+                    return Err(match reached {
+                        Phase::Envelope => SendError::Temporary(format!("smtp: {why}")),
+                        Phase::Message => uncertain(why),
+                    });
+                }
+            };
+            let Failed {
+                phase,
+                error,
+                write_failed,
+            } = failed;
+            if let Some(code) = error.status() {
+                // The server answered: a refusal, certain. After a refused
+                // MAIL or RCPT the transaction is reset; after a refused
+                // message it is over. Either way the connection stays.
+                let keep = match phase {
+                    Phase::Envelope => timeout(TIMEOUT, open.conn.command(Rset))
+                        .await
+                        .is_ok_and(|r| r.is_ok()),
+                    Phase::Message => true,
+                };
+                if keep {
+                    open.last_used = Instant::now();
+                    self.conn = Some(open);
+                }
+                let err = classify(&error);
+                warn!(id = env.id, %code, error = %err, "smtp send refused");
+                return Err(err);
+            }
+            // The connection is gone (closed, reset, garbled): drop it.
+            drop(open);
+            if phase == Phase::Message && !write_failed {
+                warn!(id = env.id, error = %error, "smtp connection lost after the message was handed over");
+                return Err(uncertain(error.to_string()));
+            }
+            if try_no == 2 {
+                let err = SendError::Temporary(error.to_string());
                 warn!(id = env.id, error = %err, "smtp send failed");
-                Err(err)
+                return Err(err);
             }
-            Err(_) => {
-                warn!(id = env.id, "smtp send timed out");
-                Err(SendError::Temporary(format!(
-                    "smtp: no answer within {} s",
-                    TIMEOUT.as_secs()
-                )))
-            }
+            warn!(id = env.id, error = %error, fresh, "smtp connection lost before the message was handed over; trying a new one");
         }
+        unreachable!("the second try returns")
     }
 }
 
@@ -290,50 +472,80 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-/// Implicit TLS for lettre: it has no public way to run its own TLS over a
-/// stream we connected, so the rustls stream goes in as a plain stream.
+/// The socket under lettre: our TCP stream, or our rustls stream for
+/// implicit TLS (lettre has no public way to run its own TLS over a stream
+/// we connected). It counts failed writes, so that a send can tell a
+/// message that never fully left (a write failed) from one whose answer
+/// was lost.
 #[derive(Debug)]
-struct TlsStreamWrapper(tokio_rustls::client::TlsStream<TcpStream>);
+struct Watched<S> {
+    inner: S,
+    write_errors: Arc<AtomicUsize>,
+}
 
-impl AsyncRead for TlsStreamWrapper {
+impl<S> Watched<S> {
+    fn new(inner: S, write_errors: Arc<AtomicUsize>) -> Self {
+        Watched {
+            inner,
+            write_errors,
+        }
+    }
+    fn note<T>(&self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Err(_)) = &r {
+            self.write_errors.fetch_add(1, Ordering::SeqCst);
+        }
+        r
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for TlsStreamWrapper {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.note(r)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        let r = Pin::new(&mut self.inner).poll_flush(cx);
+        self.note(r)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.note(r)
     }
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.inner.is_write_vectored()
     }
 }
 
-impl AsyncTokioStream for TlsStreamWrapper {
+impl AsyncTokioStream for Watched<TcpStream> {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.0.get_ref().0.peer_addr()
+        self.inner.peer_addr()
+    }
+}
+
+impl AsyncTokioStream for Watched<tokio_rustls::client::TlsStream<TcpStream>> {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().0.peer_addr()
     }
 }
 

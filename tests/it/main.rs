@@ -1,3 +1,4 @@
+mod chaos;
 mod crash;
 mod deductions;
 mod e2e;

@@ -485,9 +485,9 @@ impl MailStack {
         let _ = s.logout().await;
     }
 
-    /// Stops Dovecot and starts it again on the same ports (blocking, about
-    /// 2.5 s: Dovecot's master takes its time to exit). Open IMAP
-    /// connections are cut.
+    /// Stops Dovecot and starts it again on the same ports (blocking, under
+    /// a second). Each open IMAP connection is told `BYE Server shutting
+    /// down` and cut.
     pub fn restart_dovecot(&self) {
         self.run_or_panic("restart-dovecot");
     }
@@ -501,6 +501,23 @@ impl MailStack {
     /// Starts Dovecot again after `stop_dovecot`.
     pub fn start_dovecot(&self) {
         self.run_or_panic("start-dovecot");
+    }
+
+    /// Stops Postfix and starts it again on the same ports (blocking, under
+    /// a second). Open SMTP sessions are cut, as by a crash.
+    pub fn restart_postfix(&self) {
+        self.run_or_panic("restart-postfix");
+    }
+
+    /// Stops Postfix: its ports refuse connections, open sessions are cut.
+    /// Mail in its queue waits there.
+    pub fn stop_postfix(&self) {
+        self.run_or_panic("stop-postfix");
+    }
+
+    /// Starts Postfix again after `stop_postfix`.
+    pub fn start_postfix(&self) {
+        self.run_or_panic("start-postfix");
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod home;
 pub mod mailstack;
+pub mod proxy;
 
 pub use home::{FIXTURES, Home, Reply, code_in, fixture};
 pub use mailstack::MailStack;
