@@ -133,35 +133,65 @@ pub fn code_verify(
     Ok(ok)
 }
 
-/// `postbud stats`: the last 24 hours, and what waits for an admin.
+/// `postbud stats`: the last 24 hours, and what waits for an admin: the
+/// digest's figures, as text for a terminal.
 pub fn stats(store: &Store, now: DateTime<Utc>) -> Result<String> {
-    let f = stats::last_day(&store.conn, now)?;
+    let f = stats::digest(&store.conn, now)?;
     let mut out = String::new();
-    let _ = writeln!(out, "messages, last 24 hours:");
-    for (outcome, kind, result, n) in &f.messages {
-        let _ = writeln!(out, "  {n:>6}  {outcome:<12} {kind:<14} {result}");
+    let _ = writeln!(out, "messages, last 24 hours: {}", f.messages_total);
+    for m in &f.messages {
+        let _ = writeln!(
+            out,
+            "  {:>6}  {:<12} {:<14} {}",
+            m.count, m.outcome, m.kind, m.result
+        );
     }
-    if f.messages.is_empty() {
-        let _ = writeln!(out, "  none");
-    }
-    let _ = writeln!(out, "outbox:");
-    for (state, n) in &f.outbox {
-        let _ = writeln!(out, "  {n:>6}  {state}");
-    }
+    let _ = writeln!(
+        out,
+        "mail: {} sent in 24 hours, {} waiting to go",
+        f.sent, f.queued
+    );
     let _ = writeln!(out, "waiting for an admin:");
     for (n, what) in [
-        (f.open_tickets, "open tickets"),
-        (f.quarantined, "quarantined messages"),
-        (f.held, "held (over the reply limit)"),
-        (f.failed_or_unknown, "replies failed or uncertain"),
-        (f.bouncing, "bouncing addresses"),
+        (f.pending_total, "pending changes (postbud pending)"),
+        (f.pdfs.len() as i64, "deduction lists as PDF to handle"),
+        (
+            f.deducted_elsewhere.len() as i64,
+            "members deducted at another employer",
+        ),
+        (
+            f.scheduled.len() as i64,
+            "approved changes taking effect later",
+        ),
+        (f.tickets_total, "open tickets"),
+        (
+            f.quarantine_total,
+            "quarantined messages (postbud quarantine list)",
+        ),
+        (f.failed_total, "mail failed or uncertain"),
+        (
+            f.bouncing.len() as i64,
+            "addresses that bounced in 24 hours",
+        ),
+        (
+            f.locked.len() as i64,
+            "addresses out of confirmation guesses in 24 hours",
+        ),
+        (
+            f.held.len() as i64,
+            "messages held over the reply limit in 24 hours",
+        ),
     ] {
         let _ = writeln!(out, "  {n:>6}  {what}");
     }
-    if !f.newest_tickets.is_empty() {
-        let _ = writeln!(out, "open tickets (newest first):");
-        for (r, from, subject, topic) in &f.newest_tickets {
-            let _ = writeln!(out, "  {r}  {from:<32} {topic:<12} «{subject}»");
+    if !f.tickets.is_empty() {
+        let _ = writeln!(out, "open tickets (oldest first):");
+        for t in &f.tickets {
+            let _ = writeln!(
+                out,
+                "  {}  {:<32} {:<12} «{}»",
+                t.reference, t.sender, t.topic, t.subject
+            );
         }
     }
     Ok(out)

@@ -41,12 +41,25 @@ pub struct Args {
     /// Messages per transaction.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
+    /// Employers in the monthly letters' benchmark (one letter and PDF each).
+    #[arg(long, default_value_t = 5_000)]
+    pub letters: usize,
+    /// Messages of the day in the digest's benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    pub digest_messages: usize,
+    /// Run only the scheduled jobs' benchmarks (letters, digest).
+    #[arg(long)]
+    pub jobs_only: bool,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let dir = tempfile::tempdir()?;
     if args.lists_only {
         return deduction_list(dir.path(), &args);
+    }
+    if args.jobs_only {
+        letters(dir.path(), &args)?;
+        return digest(dir.path(), &args);
     }
     let (cfg, n) = maildir_intake(dir.path(), &args).await?;
     let _ = cfg;
@@ -55,6 +68,95 @@ pub async fn run(args: Args) -> Result<()> {
     );
     smtp_send(dir.path(), &args).await?;
     deduction_list(dir.path(), &args)?;
+    letters(dir.path(), &args)?;
+    digest(dir.path(), &args)?;
+    Ok(())
+}
+
+/// The monthly letters for `--letters` employers, each with a few changes:
+/// the job as it runs on the 1st, one transaction per employer (letter,
+/// PDF, mail queued), timed from start to the slot done.
+fn letters(dir: &std::path::Path, args: &Args) -> Result<()> {
+    use postbud_commands::jobs::Job;
+    let home = dir.join("letters");
+    let cfg = write_config(
+        &home,
+        500,
+        "[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n",
+    )?;
+    let mut store = Store::open(&cfg.register.path)?;
+    let now: chrono::DateTime<chrono::Utc> = "2026-12-01T06:00:00Z".parse()?;
+    crate::store::synthetic::letters_due(&mut store.conn, args.letters, 3, now)?;
+    let ctx = Context::from_config(&cfg);
+    let runner = crate::jobs::Runner::from(&ctx, &cfg);
+    let t = Instant::now();
+    let ran = runner.run(
+        &mut store,
+        Job::Letters,
+        Some("2026-12-01T07:00:00"),
+        now,
+        &mut crate::clock::Random::os(),
+        false,
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let bytes: i64 = store.conn.query_row(
+        "SELECT COALESCE(SUM(length(pdf)), 0) FROM letters",
+        [],
+        |r| r.get(0),
+    )?;
+    println!(
+        "monthly letters: {} employers, {} letters with PDF and {} mails queued in {secs:.1} s = {:.1} ms each (PDFs {:.0} KB on average)  [target < 60 s for 5000]",
+        args.letters,
+        ran.items,
+        ran.mails,
+        secs * 1000.0 / ran.items.max(1) as f64,
+        bytes as f64 / 1024.0 / ran.items.max(1) as f64
+    );
+    Ok(())
+}
+
+/// The digest of a day of `--digest-messages` messages: the figures read,
+/// decided and rendered for one admin.
+fn digest(dir: &std::path::Path, args: &Args) -> Result<()> {
+    let home = dir.join("digest");
+    let cfg = write_config(
+        &home,
+        500,
+        "[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n",
+    )?;
+    let mut store = Store::open(&cfg.register.path)?;
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-21T05:00:00Z".parse()?;
+    crate::store::synthetic::busy_day(&mut store.conn, args.digest_messages, now)?;
+    let ctx = Context::from_config(&cfg);
+    let t = Instant::now();
+    let figures = crate::store::stats::digest(&store.conn, now)?;
+    let read = t.elapsed().as_secs_f64();
+    let facts = postbud_commands::Facts::default();
+    let mut fresh = crate::clock::Random::os();
+    let cx = postbud_commands::Cx {
+        facts: &facts,
+        settings: &ctx.settings,
+        now,
+        fresh: &mut fresh,
+    };
+    let plan = postbud_commands::jobs::digest::decide(
+        &cx,
+        &figures,
+        &[("kontor@forbund.example".into(), None)],
+    );
+    let r = &plan.replies[0];
+    let rendered = ctx
+        .renderer
+        .render(r.language, r.template, "PB-2026-000001", &r.vars)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "digest: a day of {} messages read in {:.0} ms, decided and rendered in {:.0} ms ({} KB of text, {} KB of HTML)  [target < 1 s]",
+        figures.messages_total,
+        read * 1000.0,
+        secs * 1000.0,
+        rendered.text.len() / 1024,
+        rendered.html.len() / 1024
+    );
     Ok(())
 }
 

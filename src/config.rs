@@ -22,6 +22,8 @@ pub struct Config {
     #[serde(default)]
     pub lists: Lists,
     #[serde(default)]
+    pub retention: Retention,
+    #[serde(default)]
     pub schedule: Schedule,
     /// Directory the relative paths above are resolved against (the config
     /// file's directory's parent when the file sits in `config/`, else its
@@ -277,6 +279,26 @@ fn d_unc() -> u64 {
 }
 fn d_rows() -> u64 {
     1_000_000
+}
+
+/// `[retention]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Raw message bodies are kept this many days; the record that a
+    /// message was handled stays.
+    #[serde(default = "d_raw_body_days")]
+    pub raw_body_days: i64,
+}
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw_body_days: d_raw_body_days(),
+        }
+    }
+}
+fn d_raw_body_days() -> i64 {
+    90
 }
 
 /// `[lists]`
@@ -617,6 +639,14 @@ pub fn parse(
             "security",
             "max_replies_per_hour",
             "must be at least 1".into(),
+        );
+    }
+
+    if cfg.retention.raw_body_days < 1 {
+        problem(
+            "retention",
+            "raw_body_days",
+            "must be at least 1 (a message's body is needed while it waits for BEKREFT)".into(),
         );
     }
 

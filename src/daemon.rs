@@ -170,6 +170,8 @@ pub async fn run_once(cfg: &Config, clock: &Clock, fresh: &mut dyn Fresh) -> Res
     let mut mailbox = AnyMailbox::open(cfg)?;
     let mut transport = AnyTransport::pool(cfg)?;
     outbox::recover(&store.conn, &transport[0])?;
+    // Approved changes whose day has come; no scheduled job runs.
+    crate::jobs::Runner::from(&ctx, cfg).apply_due(&mut store, clock.now())?;
     let mut report = Report::default();
     loop {
         let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
@@ -257,7 +259,13 @@ pub async fn run(
                 .await
                 {
                     Ok(d) if d != Drained::default() => {
-                        tracing::info!(sent = d.sent, retry = d.retry, failed = d.failed, "outbox")
+                        tracing::info!(
+                            sent = d.sent,
+                            retry = d.retry,
+                            failed = d.failed,
+                            unknown = d.unknown,
+                            "outbox"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!("outbox: {e:#}"),
@@ -289,9 +297,59 @@ pub async fn run(
         .await;
         wake_sender.notify_one();
     };
+    let scheduler = start_scheduler(cfg, clock, &shutdown, &wake_sender)?;
     tokio::join!(intake, sender);
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    if scheduler.join().is_err() {
+        tracing::error!("the scheduler stopped with a panic");
+    }
     Ok(())
+}
+
+/// The scheduler on a thread of its own (a month's letters take a while,
+/// and intake must not wait for them): carries out dated changes and runs
+/// due jobs at once, then whenever a slot comes, and at least once a
+/// minute; stops with `shutdown`, after the item in hand.
+fn start_scheduler(
+    cfg: &Config,
+    clock: &Clock,
+    shutdown: &Shutdown,
+    wake_sender: &Arc<Notify>,
+) -> Result<std::thread::JoinHandle<()>> {
+    let cfg = cfg.clone();
+    let clock = clock.clone();
+    let shutdown = shutdown.clone();
+    let wake = wake_sender.clone();
+    let jobs = crate::jobs::schedule(&cfg)?;
+    let mut store = Store::open(&cfg.register.path)?;
+    Ok(std::thread::Builder::new()
+        .name("scheduler".into())
+        .spawn(move || {
+            let ctx = Context::from_config(&cfg);
+            let runner = crate::jobs::Runner::from(&ctx, &cfg);
+            let mut fresh = crate::clock::Random::os();
+            while !shutdown.is_set() {
+                let now = clock.now();
+                match runner.tick(&mut store, &jobs, now, &mut fresh) {
+                    Ok(ran) if ran.iter().any(|r| r.mails > 0) => wake.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("scheduler: {e:#}"),
+                }
+                // Until the next slot, at most a minute; shutdown is looked
+                // at every quarter second.
+                let next = jobs
+                    .iter()
+                    .filter_map(|s| s.slots.next(now))
+                    .map(|(_, at)| (at - now).to_std().unwrap_or_default())
+                    .min()
+                    .unwrap_or(Duration::from_secs(60))
+                    .clamp(Duration::from_millis(250), Duration::from_secs(60));
+                let until = Instant::now() + next;
+                while !shutdown.is_set() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(250).min(until - Instant::now()));
+                }
+            }
+        })?)
 }
 
 async fn intake_loop(
@@ -315,14 +373,20 @@ async fn intake_loop(
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
             last_ping = Instant::now();
         }
-        let batch = match mailbox.fetch(cfg.mailbox.batch_size).await {
+        // A SIGTERM while the mailbox reconnects stops at once.
+        let fetched = tokio::select! {
+            r = mailbox.fetch(cfg.mailbox.batch_size) => r,
+            _ = shutdown.wait() => break,
+        };
+        let batch = match fetched {
             Ok(b) => {
                 failures = 0;
                 b
             }
             Err(e) => {
                 failures += 1;
-                let wait = Duration::from_millis(500 * (1 << failures.min(7)));
+                // At most half a minute: the server is back, mail flows soon.
+                let wait = Duration::from_millis(500 * (1 << failures.min(6)));
                 tracing::warn!("mailbox: {e:#}; trying again in {wait:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}

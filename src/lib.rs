@@ -23,6 +23,8 @@
 //! - [`outbox`]: the `Transport` trait; SMTP and file; the sender loop.
 //! - [`daemon`]: the intake loop and the sender task; shutdown; systemd.
 //! - [`clock`]: the one clock and source of randomness, pinned in tests.
+//! - [`schedule`]: when a job's slots fall, in the organisation's time zone
+//!   (pure); [`jobs`]: running the scheduled jobs, each slot once.
 //! - [`admin`]: the office's command-line work: quarantine, code verify,
 //!   pending changes, stats, backup; [`error`]: exit statuses.
 //! - [`tls`]: the rustls client config shared by IMAP and SMTP.
@@ -36,11 +38,13 @@ pub mod daemon;
 pub mod demo;
 pub mod error;
 pub mod intake;
+pub mod jobs;
 pub mod letters;
 pub mod outbox;
 pub mod pdf;
 pub mod pipeline;
 pub mod render;
+pub mod schedule;
 pub mod sheets;
 pub mod store;
 pub mod tls;

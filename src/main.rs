@@ -65,6 +65,11 @@ enum Command {
         #[arg(long)]
         why: Option<String>,
     },
+    /// The scheduled jobs: letters, reminders, digest, retention.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Everything the register holds on one person (GDPR article 15).
     Person {
         #[command(subcommand)]
@@ -82,6 +87,20 @@ enum Command {
 enum CodeAction {
     /// Exit 0 and print "ok" when the code is right and unused (it is used up).
     Verify { address: String, code: String },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Each job, its schedule, the slot it last ran for and the next.
+    List,
+    /// Run a job now, as an extra run (it takes no slot).
+    Run {
+        /// letters, reminders, digest or retention.
+        name: String,
+        /// Print what it would do and send; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +267,34 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             print!("{out}");
+        }
+        Command::Jobs { action } => {
+            let cfg = load()?;
+            let mut store = open(&cfg)?;
+            let scheduled =
+                postbud::jobs::schedule(&cfg).map_err(|e| Error::No(format!("{e:#}")))?;
+            match action {
+                JobsAction::List => print!("{}", postbud::jobs::list(&store, &scheduled, now)?),
+                JobsAction::Run { name, dry_run } => {
+                    let job = postbud::commands::jobs::Job::parse(&name).ok_or_else(|| {
+                        Error::No(format!(
+                            "no job `{name}`: letters, reminders, digest or retention"
+                        ))
+                    })?;
+                    let ctx = pipeline::Context::from_config(&cfg);
+                    let runner = postbud::jobs::Runner::from(&ctx, &cfg);
+                    let ran = runner.run(&mut store, job, None, now, &mut fresh, dry_run)?;
+                    if dry_run {
+                        print!("{}", ran.plans);
+                        println!("(dry run: nothing was changed or sent)");
+                    } else {
+                        println!(
+                            "{}: {} items, {} mails queued (sent by the daemon, or `postbud run --once`)",
+                            ran.job, ran.items, ran.mails
+                        );
+                    }
+                }
+            }
         }
         Command::Person { action } => {
             let cfg = load()?;

@@ -205,18 +205,28 @@ impl Renderer {
             .map(|p| p.lines().collect::<Vec<_>>())
             .filter(|p| !p.is_empty())
             .collect();
-        let layout = self.template_name(lang, "layout.html")?;
-        let html = self
-            .env
-            .get_template(&layout)
-            .and_then(|t| {
-                t.render(minijinja::value::Serde(&Layout {
-                    org: &self.org_name,
-                    reference,
-                    paragraphs,
-                }))
-            })
-            .map_err(|e| anyhow!("template `{layout}`: {}", describe(&e)))?;
+        // A template with an HTML companion (`digest.html`: tables) is
+        // laid out by it; every other one by the common layout.
+        let html = match self.template_name(lang, &format!("{template}.html")) {
+            Ok(own) => self
+                .env
+                .get_template(&own)
+                .and_then(|t| t.render(minijinja::value::Serde(&vars)))
+                .map_err(|e| anyhow!("template `{own}`: {}", describe(&e)))?,
+            Err(_) => {
+                let layout = self.template_name(lang, "layout.html")?;
+                self.env
+                    .get_template(&layout)
+                    .and_then(|t| {
+                        t.render(minijinja::value::Serde(&Layout {
+                            org: &self.org_name,
+                            reference,
+                            paragraphs,
+                        }))
+                    })
+                    .map_err(|e| anyhow!("template `{layout}`: {}", describe(&e)))?
+            }
+        };
         Ok(Rendered {
             subject,
             text: text.to_string(),
@@ -255,6 +265,10 @@ impl Renderer {
                 self.letter(letter)
                     .with_context(|| format!("cannot write the letter `{file}`"))?,
             ),
+            // Read from the register by `store::apply`, which has it.
+            Attach::KeptLetter { file, .. } => {
+                anyhow::bail!("the kept letter `{file}` is read from the register, not rendered")
+            }
         })
     }
 
@@ -267,6 +281,37 @@ impl Renderer {
             &letters::new_rep_vars(l),
         )?;
         letters::pdf(&markup, l.date, &self.org_name, &self.org_address)
+    }
+
+    /// The monthly letter about union-dues deductions as a PDF, worded by
+    /// its template.
+    pub fn deduction_letter(&self, l: &postbud_commands::plan::DeductionLetter) -> Result<Vec<u8>> {
+        use crate::letters;
+        let markup = self.text(
+            l.language,
+            letters::DEDUCTIONS_TEMPLATE,
+            &letters::deduction_vars(l),
+        )?;
+        letters::pdf(&markup, l.date, &self.org_name, &self.org_address)
+    }
+
+    /// The monthly letter's title (what `BREV` lists) and its PDF, from one
+    /// rendering of its template.
+    pub fn deduction_letter_titled(
+        &self,
+        l: &postbud_commands::plan::DeductionLetter,
+    ) -> Result<(String, Vec<u8>)> {
+        use crate::letters;
+        let markup = self.text(
+            l.language,
+            letters::DEDUCTIONS_TEMPLATE,
+            &letters::deduction_vars(l),
+        )?;
+        let title = crate::pdf::Document::parse(&markup).title;
+        Ok((
+            title,
+            letters::pdf(&markup, l.date, &self.org_name, &self.org_address)?,
+        ))
     }
 
     /// The subject of a reply: `Re: [PB-…] <their subject>`, without

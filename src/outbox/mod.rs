@@ -17,6 +17,10 @@ pub enum SendError {
     /// 5xx: never try again.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Handed over, but the answer never came: it may have been delivered.
+    /// Never sent again; shown to admins as uncertain.
+    #[error("uncertain: {0}")]
+    Uncertain(String),
 }
 
 /// Something that delivers messages.
@@ -47,6 +51,8 @@ pub struct Drained {
     pub sent: usize,
     pub retry: usize,
     pub failed: usize,
+    /// Handed over, answer lost: `unknown`, never sent again.
+    pub unknown: usize,
 }
 
 /// After a crash: rows left `sending` are settled by asking the transport;
@@ -87,11 +93,13 @@ pub async fn drain<T: Transport>(
                     Ok(()) => Delivery::Sent,
                     Err(SendError::Temporary(e)) => Delivery::Retry(e),
                     Err(SendError::Permanent(e)) => Delivery::Failed(e),
+                    Err(SendError::Uncertain(e)) => Delivery::Unknown(e),
                 };
                 match rows::record(&tx, id, delivery, t)? {
                     Recorded::Sent => done.sent += 1,
                     Recorded::Retry => done.retry += 1,
                     Recorded::Failed => done.failed += 1,
+                    Recorded::Unknown => done.unknown += 1,
                 }
             }
             let mut picked = Vec::new();
@@ -234,7 +242,8 @@ mod tests {
             Drained {
                 sent: 1,
                 retry: 1,
-                failed: 1
+                failed: 1,
+                unknown: 0
             }
         );
         assert_eq!(*handed.borrow(), vec![1, 2, 3], "each row handed over once");

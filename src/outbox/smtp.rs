@@ -94,13 +94,10 @@ struct Failed {
 /// The send may have been delivered, or not: the data went out and the
 /// server's answer never came. Such a send must never be repeated.
 ///
-/// `SendError` has no variant for this yet, so it is reported as permanent
-/// (the row is `failed`, never sent again, shown by `postbud stats` with
-/// this reason). With a `SendError::Uncertain` that the sender records as
-/// state `unknown` (as it does for a row found `sending` after a crash),
-/// this becomes `SendError::Uncertain(..)`.
+/// The row becomes `unknown`, as one found `sending` after a crash: never
+/// sent again, shown to admins in the digest.
 fn uncertain(why: String) -> SendError {
-    SendError::Permanent(format!(
+    SendError::Uncertain(format!(
         "{UNCERTAIN}: {why}; not sent again, it may or may not have been delivered"
     ))
 }

@@ -4,11 +4,11 @@
 //! admin at the command line, or a scheduled job (their mail answers
 //! nothing and is marked `Auto-Submitted: auto-generated`).
 
-use super::{audit, codes, next_ref, outbox, pending, people, ts};
+use super::{audit, codes, jobs, next_ref, outbox, pending, people, ts};
 use crate::render::{Headers, Renderer};
 use anyhow::Result;
 use chrono::{DateTime, Datelike, Utc};
-use postbud_commands::plan::{Action, Carries, Plan};
+use postbud_commands::plan::{Action, Attach, Carries, Plan};
 use postbud_core::message::Incoming;
 use rusqlite::{Connection, params};
 
@@ -294,15 +294,48 @@ pub fn apply(
                 people::unlink(conn, *person_id, email, row, actor, now)?
             }
             Action::Undo { pending_id } => pending::undo(conn, *pending_id, actor, row, now)?,
+            Action::RecordLetter { letter, changes } => {
+                let (subject, pdf) = renderer.deduction_letter_titled(letter)?;
+                jobs::record_letter(conn, letter, &subject, &pdf, changes, now)?;
+                audit(
+                    conn,
+                    now,
+                    row,
+                    actor,
+                    "letter",
+                    "employer",
+                    Some(&letter.employer_id.to_string()),
+                    Some(&format!("{} ({} changes)", letter.number, changes.len())),
+                )?;
+            }
+            Action::Purge {
+                letters_before,
+                codes_before,
+                raw_before,
+            } => {
+                jobs::purge(
+                    conn,
+                    *letters_before,
+                    *codes_before,
+                    *raw_before,
+                    row,
+                    actor,
+                    now,
+                )?;
+            }
             Action::Decide {
                 pending_id,
                 approve,
                 reason,
+                on,
+                scheduled,
             } => pending::settle(
                 conn,
                 *pending_id,
                 *approve,
                 reason.as_deref(),
+                *on,
+                *scheduled,
                 actor,
                 row,
                 now,
@@ -328,7 +361,20 @@ pub fn apply(
         let attachments = reply
             .attachments
             .iter()
-            .map(|a| renderer.attachment(a))
+            .map(|a| match a {
+                Attach::KeptLetter {
+                    file,
+                    employer_id,
+                    number,
+                } => Ok((
+                    file.clone(),
+                    "application/pdf".to_string(),
+                    jobs::letter_pdf(conn, *employer_id, *number)?.ok_or_else(|| {
+                        anyhow::anyhow!("no letter {number} to employer {employer_id}")
+                    })?,
+                )),
+                a => renderer.attachment(a),
+            })
             .collect::<Result<Vec<_>>>()?;
         let message_id = format!(
             "{}.{}.{}@{domain}",

@@ -9,7 +9,9 @@
 //! - `codes`, `pending`, `outbox`: one-time codes, pending changes, the
 //!   outbox and delivery states;
 //! - `people`: a person as members see and change themselves;
-//! - `stats`: figures for `postbud stats`; `import`: CSV imports;
+//! - `jobs`: what the scheduled jobs read and write: slots, letters,
+//!   reminders, retention;
+//! - `stats`: the digest's figures, also `postbud stats`; `import`: CSV imports;
 //!   `synthetic`: made-up registers and queues for `postbud bench`.
 
 pub mod apply;
@@ -17,6 +19,7 @@ pub mod codes;
 pub mod facts;
 pub mod import;
 pub mod in_hand;
+pub mod jobs;
 pub mod messages;
 pub mod outbox;
 pub mod pending;
@@ -39,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_in_hand.sql"),
     include_str!("migrations/006_guesses.sql"),
     include_str!("migrations/007_employment_ends.sql"),
+    include_str!("migrations/008_schedule.sql"),
 ];
 
 /// An open register.

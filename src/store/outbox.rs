@@ -102,6 +102,8 @@ pub enum Delivery {
     Retry(String),
     /// A permanent failure: never try again.
     Failed(String),
+    /// Handed over with no answer: perhaps delivered; never sent again.
+    Unknown(String),
 }
 
 /// How a delivery was recorded.
@@ -110,6 +112,7 @@ pub enum Recorded {
     Sent,
     Retry,
     Failed,
+    Unknown,
 }
 
 /// Records a delivery: sent (a code's body wiped), retried with backoff,
@@ -131,6 +134,13 @@ pub fn record(conn: &Connection, id: i64, d: Delivery, now: DateTime<Utc>) -> Re
             )?
             .execute(params![id, e])?;
             Recorded::Failed
+        }
+        Delivery::Unknown(e) => {
+            conn.prepare_cached(
+                "UPDATE outbox SET state = 'unknown', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, e])?;
+            Recorded::Unknown
         }
         Delivery::Retry(e) => {
             let attempts: i64 = conn

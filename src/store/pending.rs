@@ -60,13 +60,18 @@ pub fn register_peer(conn: &Connection, p: &NewPeer, now: DateTime<Utc>) -> Resu
     Ok(peer_no)
 }
 
-/// Approves (carries out) or rejects pending change `id`. Only a pending
-/// change can be decided; deciding twice is refused.
+/// Approves or rejects pending change `id`. Only a pending change can be
+/// decided; deciding twice is refused. An approved change is carried out
+/// at once, or, when `scheduled`, waits as scheduled until `on` (SPEC
+/// section 11, "Dated changes"; see [`apply_due`]).
+#[allow(clippy::too_many_arguments)]
 pub fn settle(
     conn: &Connection,
     id: i64,
     approve: bool,
     reason: Option<&str>,
+    on: NaiveDate,
+    scheduled: bool,
     admin: &str,
     message: Option<i64>,
     now: DateTime<Utc>,
@@ -81,14 +86,28 @@ pub fn settle(
     if status != "pending" {
         bail!("{reference} is {status} already");
     }
-    if approve {
-        let change: Change = serde_json::from_str(&payload)
-            .with_context(|| format!("pending change {reference} cannot be read"))?;
-        carry_out(conn, &change, now).with_context(|| format!("carrying out {reference}"))?;
-    }
+    let status = match (approve, scheduled) {
+        (false, _) => "rejected",
+        (true, true) => "scheduled",
+        (true, false) => {
+            let change: Change = serde_json::from_str(&payload)
+                .with_context(|| format!("pending change {reference} cannot be read"))?;
+            carry_out(conn, &change, on, message, now)
+                .with_context(|| format!("carrying out {reference}"))?;
+            "applied"
+        }
+    };
     conn.execute(
-        "UPDATE pending_changes SET status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1",
-        params![id, if approve { "applied" } else { "rejected" }, admin, ts(now), reason],
+        "UPDATE pending_changes SET status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5,
+             effective_on = ?6 WHERE id = ?1",
+        params![
+            id,
+            status,
+            admin,
+            ts(now),
+            reason,
+            approve.then(|| on.to_string())
+        ],
     )?;
     audit(
         conn,
@@ -98,8 +117,44 @@ pub fn settle(
         if approve { "approve" } else { "reject" },
         &kind,
         Some(&reference),
-        reason,
+        reason.or(scheduled.then_some("scheduled")),
     )
+}
+
+/// Carries out the approved changes whose day has come (`effective_on` on
+/// or before `today`), each audited; returns how many.
+pub fn apply_due(conn: &Connection, today: NaiveDate, now: DateTime<Utc>) -> Result<usize> {
+    let due: Vec<(i64, String, String, String)> = conn
+        .prepare_cached(
+            "SELECT id, ref, payload, effective_on FROM pending_changes
+             WHERE status = 'scheduled' AND effective_on <= ?1 ORDER BY effective_on, id",
+        )?
+        .query_map([today.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (id, reference, payload, on) in &due {
+        let change: Change = serde_json::from_str(payload)
+            .with_context(|| format!("pending change {reference} cannot be read"))?;
+        let on = NaiveDate::parse_from_str(on, "%Y-%m-%d").unwrap_or(today);
+        carry_out(conn, &change, on, None, now)
+            .with_context(|| format!("carrying out {reference}"))?;
+        conn.execute(
+            "UPDATE pending_changes SET status = 'applied' WHERE id = ?1",
+            [id],
+        )?;
+        audit(
+            conn,
+            now,
+            None,
+            "job:dated",
+            "apply",
+            change.kind(),
+            Some(reference),
+            Some(&on.to_string()),
+        )?;
+    }
+    Ok(due.len())
 }
 
 /// The requester takes back pending change `id` (`ANGRE`): it is undone
@@ -138,7 +193,15 @@ pub fn undo(
     )
 }
 
-fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<()> {
+/// Carries out `change`, taking effect `on`. Changes an employer must hear
+/// of (start or stop deducting) are recorded for its next letter.
+fn carry_out(
+    conn: &Connection,
+    change: &Change,
+    on: NaiveDate,
+    message: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let stamp = ts(now);
     match change {
         Change::MemberLeft {
@@ -146,31 +209,34 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
             new_employer_orgnr,
             ..
         } => {
-            let new_employer: Option<i64> = match new_employer_orgnr.as_deref() {
-                Some(o) if !o.is_empty() => conn
-                    .query_row("SELECT id FROM employers WHERE orgnr = ?1", [o], |r| {
-                        r.get(0)
-                    })
-                    .optional()?,
+            let new_employer = match new_employer_orgnr.as_deref() {
+                Some(named) if !named.trim().is_empty() => {
+                    match super::people::employers_named(conn, named)?.as_slice() {
+                        [one] => Some(one.id),
+                        _ => None,
+                    }
+                }
                 _ => None,
             };
-            ended(conn, *person_id, now)?;
-            conn.execute(
-                "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
-                params![person_id, new_employer, stamp],
-            )?;
+            move_employer(conn, *person_id, new_employer, "left", on, now)?;
+            if new_employer_orgnr.is_some() && new_employer.is_none() {
+                audit(
+                    conn,
+                    now,
+                    message,
+                    "postbud",
+                    "unmatched",
+                    "employer",
+                    Some(&person_id.to_string()),
+                    new_employer_orgnr.as_deref(),
+                )?;
+            }
         }
         Change::DeductedElsewhere {
             person_id,
             employer_id,
             ..
-        } => {
-            ended(conn, *person_id, now)?;
-            conn.execute(
-                "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
-                params![person_id, employer_id, stamp],
-            )?;
-        }
+        } => move_employer(conn, *person_id, Some(*employer_id), "moved-away", on, now)?,
         Change::MemberMoved {
             person_id,
             employer_id,
@@ -214,6 +280,8 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
         Change::NewRep(rep) => {
             let from_date = NaiveDate::parse_from_str(&rep.from, "%Y-%m-%d").context("from")?;
             let day_before = (from_date - Duration::days(1)).to_string();
+            // A chapter's or region's rep holds the unit, not the employer.
+            let employer = (rep.level != "enhet").then_some(rep.employer_id);
             // The outgoing holder of the same office steps down the day before.
             conn.execute(
                 "UPDATE roles SET valid_to = ?1 WHERE role = ?2 AND level = ?3 AND employer_id IS ?4
@@ -223,7 +291,7 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
                     day_before,
                     rep.role,
                     rep.level,
-                    rep.employer_id,
+                    employer,
                     rep.workplace_id,
                     rep.unit_id,
                     rep.midlevel,
@@ -238,7 +306,7 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
                     rep.person_id,
                     rep.role,
                     rep.level,
-                    rep.employer_id,
+                    employer,
                     rep.workplace_id,
                     rep.unit_id,
                     rep.midlevel,
@@ -263,13 +331,8 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
                 [person_id],
                 |r| r.get(0),
             )?;
-            let moved = employer_id.is_some() && *employer_id != current;
-            if moved {
-                ended(conn, *person_id, now)?;
-                conn.execute(
-                    "UPDATE people SET employer_id = ?2, workplace_id = NULL WHERE id = ?1",
-                    params![person_id, employer_id],
-                )?;
+            if employer_id.is_some() && *employer_id != current {
+                move_employer(conn, *person_id, *employer_id, "moved-away", on, now)?;
             }
             let employer = employer_id.or(current);
             let workplace = match (workplace, employer) {
@@ -288,6 +351,9 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
                 "UPDATE people SET status = 'resigned', status_from = ?2, updated_at = ?3 WHERE id = ?1",
                 params![person_id, from, stamp],
             )?;
+            if let Some(employer) = employer_of(conn, *person_id)? {
+                employer_change(conn, employer, *person_id, "stop", "resigned", on, now)?;
+            }
         }
         // A PDF list is handled by hand; approving records that it was.
         Change::PdfList { .. } => {}
@@ -295,14 +361,73 @@ fn carry_out(conn: &Connection, change: &Change, now: DateTime<Utc>) -> Result<(
     Ok(())
 }
 
-/// Records that `person`'s employment at their current employer ends now.
-fn ended(conn: &Connection, person: i64, now: DateTime<Utc>) -> Result<()> {
-    let day = ts(now);
+/// The employer a person is registered at.
+fn employer_of(conn: &Connection, person: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT employer_id FROM people WHERE id = ?1",
+            [person],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// A member's employment at their employer ends `on` (`why`: left or
+/// moved-away) and, when `to` is known, begins at `to`: the old employer
+/// stops deducting and the new one starts, each told in its next letter.
+fn move_employer(
+    conn: &Connection,
+    person: i64,
+    to: Option<i64>,
+    why: &str,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let from = employer_of(conn, person)?;
+    if from.is_some() && from == to {
+        return Ok(());
+    }
+    ended(conn, person, on)?;
+    if let Some(old) = from {
+        employer_change(conn, old, person, "stop", why, on, now)?;
+    }
+    if let Some(new) = to {
+        employer_change(conn, new, person, "start", "moved-in", on, now)?;
+    }
+    conn.execute(
+        "UPDATE people SET employer_id = ?2, workplace_id = NULL, updated_at = ?3 WHERE id = ?1",
+        params![person, to, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Records that `employer` must start or stop deducting for `person` from
+/// `on`, for its next letter. Only members count (a peer pays nothing).
+fn employer_change(
+    conn: &Connection,
+    employer: i64,
+    person: i64,
+    what: &str,
+    why: &str,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO employer_changes (employer_id, person_id, what, why, effective_on, recorded_at)
+         SELECT ?1, id, ?3, ?4, ?5, ?6 FROM people WHERE id = ?2 AND member_no IS NOT NULL",
+        params![employer, person, what, why, on.to_string(), ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Records that `person`'s employment at their current employer ended `on`.
+fn ended(conn: &Connection, person: i64, on: NaiveDate) -> Result<()> {
     conn.execute(
         "INSERT INTO employment_ends (person_id, employer_id, ended_on)
          SELECT id, employer_id, ?2 FROM people WHERE id = ?1 AND employer_id IS NOT NULL
          ON CONFLICT(person_id, employer_id) DO UPDATE SET ended_on = excluded.ended_on",
-        params![person, day.get(..10).unwrap_or(&day)],
+        params![person, on.to_string()],
     )?;
     Ok(())
 }

@@ -469,6 +469,32 @@ impl Register for Reader<'_> {
         Ok(CodeGuard { live, wrong })
     }
 
+    fn digest(&self, now: DateTime<Utc>) -> Result<DigestFigures> {
+        super::stats::digest(self.0, now)
+    }
+
+    fn letters(&self, employers: &[i64], since: DateTime<Utc>) -> Result<Vec<LetterRow>> {
+        super::jobs::letters(self.0, employers, since)
+    }
+
+    fn units(&self, scope: &Scope) -> Result<Vec<UnitBrief>> {
+        let sql = format!(
+            "SELECT id, name FROM units WHERE id IN ({}) ORDER BY name",
+            id_list(&scope.units)
+        );
+        Ok(self
+            .0
+            .prepare(&sql)?
+            .query_map([], |r| {
+                Ok(UnitBrief {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    in_scope: true,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
     fn person(&self, id: i64) -> Result<Option<PersonDetail>> {
         people::detail(self.0, id)
     }

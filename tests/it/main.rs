@@ -4,6 +4,7 @@ mod deductions;
 mod e2e;
 mod e2e_members;
 mod employers;
+mod jobs;
 mod layout;
 mod limits;
 mod members;

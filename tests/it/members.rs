@@ -267,6 +267,13 @@ fn resign_then_undo_and_too_late_and_someone_elses_reference() {
         &mut home.random(),
     )
     .unwrap();
+    // It takes effect on its day; until then it is scheduled.
+    assert_eq!(
+        person_value(&home, "50001", "status").as_deref(),
+        Some("active")
+    );
+    home.clock.set("2026-12-30T23:00:00Z".parse().unwrap());
+    home.run();
     assert_eq!(
         person_value(&home, "50001", "status").as_deref(),
         Some("resigned")

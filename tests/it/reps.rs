@@ -430,6 +430,10 @@ fn a_new_rep_is_approved_by_mail_and_both_reps_are_told_with_a_letter() {
             .iter()
             .any(|r| r.text.contains("takes over your office"))
     );
+    // The office begins on its date: the role is there from that day.
+    assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no'"), 0);
+    home.clock.set("2026-11-30T23:00:00Z".parse().unwrap());
+    home.run();
     assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no' AND valid_from = '2026-12-01'"), 1);
     assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'per.hansen@example.no' AND valid_to = '2026-11-30'"), 1);
     // Deciding twice is refused.
@@ -517,6 +521,17 @@ fn workplace_and_member_changes_wait_for_the_office_and_cli_decides_them() {
         .is_err()
     );
     drop(store);
+    // The new workplace opens on its date (1 December), not before.
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM workplaces WHERE name = 'Lageret'"),
+        0
+    );
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM pending_changes WHERE status = 'scheduled' AND effective_on = '2026-12-01'"),
+        1
+    );
+    home.clock.set("2026-11-30T23:00:00Z".parse().unwrap());
+    home.run();
     assert_eq!(
         home.count("SELECT COUNT(*) FROM workplaces WHERE name = 'Lageret'"),
         1

@@ -23,7 +23,7 @@ use serde::Deserialize;
 const REFERENCE: &str = "PB-2026-000042";
 
 /// Templates rendered as text only, not as mail (see src/letters.rs).
-const TEXT_ONLY: &[&str] = &["letter-new-rep"];
+const TEXT_ONLY: &[&str] = &["letter-deductions", "letter-new-rep"];
 
 /// Files under a language directory that are not templates of their own.
 const LAYOUT: &str = "layout.html";
@@ -71,8 +71,14 @@ fn templates() -> BTreeMap<String, BTreeSet<String>> {
                 out.entry(stem.to_string())
                     .or_default()
                     .insert(code.clone());
+            } else if let Some(stem) = name.strip_suffix(".html")
+                && lang.path().join(format!("{stem}.txt")).is_file()
+            {
+                // The HTML part of `<stem>.txt`, rendered and checked with it.
             } else {
-                panic!("templates/{code}/{name} is neither a .txt template nor {LAYOUT}");
+                panic!(
+                    "templates/{code}/{name} is neither a .txt template, nor a .txt's .html part, nor {LAYOUT}"
+                );
             }
         }
     }

@@ -9,6 +9,8 @@
 //!   per command: `cmd/activity.rs` is `AKTIVITET`, `cmd/status.rs` is
 //!   `STATUS`, and so on; `cmd/reported.rs` is what reps' change reports
 //!   share.
+//! - [`jobs`]: the scheduled jobs' decisions, one file each: letters,
+//!   reminders, the digest, retention.
 //! - [`decide`]: the [`decide::Decide`] trait each command implements.
 //! - [`rule`]: who may use a command and whether it needs a verified sender.
 //! - [`facts`]: the sender's facts, the settings, languages, randomness;
@@ -24,6 +26,7 @@ pub mod codes;
 pub mod cx;
 pub mod decide;
 pub mod facts;
+pub mod jobs;
 pub mod plan;
 pub mod register;
 pub mod rule;

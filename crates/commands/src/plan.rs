@@ -108,7 +108,7 @@ pub enum Change {
         comment: Option<String>,
     },
     /// `NY TILLITSVALGT`.
-    NewRep(NewRepChange),
+    NewRep(Box<NewRepChange>),
     /// A registration string that could not be applied at once.
     Registration {
         peer: NewPeer,
@@ -147,6 +147,25 @@ pub enum Change {
 }
 
 impl Change {
+    /// The day an approved change takes effect, when it names one (SPEC
+    /// section 11, "Dated changes"): a later one waits until that day.
+    pub fn effective_on(&self) -> Option<chrono::NaiveDate> {
+        let day = match self {
+            Change::MemberLeft { end_date, .. } => end_date.as_deref(),
+            Change::MemberMoved { date, .. }
+            | Change::WorkplaceNew { date, .. }
+            | Change::WorkplaceRename { date, .. }
+            | Change::WorkplaceClose { date, .. } => date.as_deref(),
+            Change::NewRep(rep) => Some(rep.from.as_str()),
+            Change::Resign { from, .. } => Some(from.as_str()),
+            Change::Registration { .. }
+            | Change::DeductedElsewhere { .. }
+            | Change::Employment { .. }
+            | Change::PdfList { .. } => None,
+        }?;
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+    }
+
     /// The kind as stored in `pending_changes.kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -173,7 +192,7 @@ pub struct NewRepChange {
     pub name: String,
     /// `tillitsvalgt` or `vara`.
     pub role: String,
-    /// `arbeidsgiver`, `mellomniva` or `arbeidssted`.
+    /// `arbeidsgiver`, `mellomniva`, `arbeidssted` or `enhet`.
     pub level: String,
     pub employer_id: i64,
     pub employer: String,
@@ -182,6 +201,9 @@ pub struct NewRepChange {
     pub workplace: Option<String>,
     pub midlevel: Option<String>,
     pub unit_id: Option<i64>,
+    /// The chapter or region, for a rep at level `enhet`.
+    #[serde(default)]
+    pub unit: Option<String>,
     /// The first day of the office, `YYYY-MM-DD`.
     pub from: String,
     pub comment: Option<String>,
@@ -314,6 +336,11 @@ pub enum Action {
         pending_id: i64,
         approve: bool,
         reason: Option<String>,
+        /// The day an approved change takes effect: today, or its own later
+        /// date (then it waits as scheduled until that day).
+        on: chrono::NaiveDate,
+        /// `on` is after today.
+        scheduled: bool,
     },
     /// Remember that an unknown address got its neutral reply today.
     NeutralReplied { email: String, day: String },
@@ -330,6 +357,20 @@ pub enum Action {
     UnlinkAddress { person_id: i64, email: String },
     /// A requester took back their pending change (`ANGRE`).
     Undo { pending_id: i64 },
+    /// Keep a letter to an employer (its PDF made from it) and mark the
+    /// changes it tells as told.
+    RecordLetter {
+        letter: Box<DeductionLetter>,
+        changes: Vec<i64>,
+    },
+    /// The retention job's deletions (SPEC section 11): letters written
+    /// before `letters_before`, codes used or expired before `codes_before`,
+    /// raw bodies of messages handled before `raw_before`.
+    Purge {
+        letters_before: chrono::DateTime<chrono::Utc>,
+        codes_before: chrono::DateTime<chrono::Utc>,
+        raw_before: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// One field of a person changed: its column, and the values before and
@@ -348,6 +389,39 @@ pub struct Table {
     pub name: String,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+}
+
+/// The monthly letter to an employer, "Vedrørende kontingenttrekk for våre
+/// medlemmer" (SPEC section 11, seed 002): the members to start and to stop
+/// deducting union dues for, with the dates. Numbered per employer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeductionLetter {
+    pub employer_id: i64,
+    /// The letter's number at this employer: 1, 2, …
+    pub number: i64,
+    /// The day it is written.
+    pub date: chrono::NaiveDate,
+    /// The language it is written in (the organisation's).
+    pub language: crate::facts::Language,
+    pub employer_name: String,
+    pub employer_orgnr: String,
+    /// Members to start deducting for.
+    pub start: Vec<DeductionLine>,
+    /// Members to stop deducting for.
+    pub stop: Vec<DeductionLine>,
+}
+
+/// One member in a [`DeductionLetter`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeductionLine {
+    pub member_no: Option<String>,
+    pub name: String,
+    /// `YYYY-MM-DD`, so the employer can tell two people of one name apart.
+    pub birth_date: Option<String>,
+    /// new-member, moved-in (start); resigned, left, moved-away (stop).
+    pub why: String,
+    /// From this day.
+    pub from: chrono::NaiveDate,
 }
 
 /// The letter a newly approved rep hands to the employer: everything it
@@ -388,13 +462,21 @@ pub enum Attach {
         file: String,
         letter: Box<NewRepLetter>,
     },
+    /// A letter to an employer as kept (its PDF), by employer and number.
+    KeptLetter {
+        file: String,
+        employer_id: i64,
+        number: i64,
+    },
 }
 
 impl Attach {
     /// The file name the recipient sees.
     pub fn file(&self) -> &str {
         match self {
-            Attach::Workbook { file, .. } | Attach::NewRepLetter { file, .. } => file,
+            Attach::Workbook { file, .. }
+            | Attach::NewRepLetter { file, .. }
+            | Attach::KeptLetter { file, .. } => file,
         }
     }
 }
@@ -565,12 +647,14 @@ impl fmt::Display for Action {
             Action::Decide {
                 pending_id,
                 approve,
+                on,
+                scheduled,
                 ..
-            } => write!(
-                f,
-                "{} pending change {pending_id}",
-                if *approve { "carry out" } else { "reject" }
-            ),
+            } => match (approve, scheduled) {
+                (true, true) => write!(f, "schedule pending change {pending_id} for {on}"),
+                (true, false) => write!(f, "carry out pending change {pending_id}"),
+                (false, _) => write!(f, "reject pending change {pending_id}"),
+            },
             Action::NeutralReplied { email, day } => {
                 write!(f, "note the neutral reply to {email} on {day}")
             }
@@ -591,6 +675,27 @@ impl fmt::Display for Action {
                 write!(f, "remove {email} from person {person_id}")
             }
             Action::Undo { pending_id } => write!(f, "undo pending change {pending_id}"),
+            Action::RecordLetter { letter, changes } => write!(
+                f,
+                "keep letter {} to {} ({}): {} to start, {} to stop ({} changes)",
+                letter.number,
+                letter.employer_name,
+                letter.employer_orgnr,
+                letter.start.len(),
+                letter.stop.len(),
+                changes.len()
+            ),
+            Action::Purge {
+                letters_before,
+                codes_before,
+                raw_before,
+            } => write!(
+                f,
+                "delete letters written before {}, codes used or expired before {}, raw bodies of messages handled before {}",
+                letters_before.format("%Y-%m-%d"),
+                codes_before.format("%Y-%m-%d %H:%M"),
+                raw_before.format("%Y-%m-%d")
+            ),
         }
     }
 }

@@ -41,6 +41,13 @@ pub trait Register {
     /// How many codes of `purpose` `email` holds, and how many wrong
     /// guesses it made at them in the 24 hours before `now`.
     fn code_guard(&self, email: &str, purpose: &str, now: DateTime<Utc>) -> Result<CodeGuard>;
+    /// The figures of the digest and `postbud stats`: the 24 hours before
+    /// `now`, and what waits (SPEC section 11).
+    fn digest(&self, now: DateTime<Utc>) -> Result<DigestFigures>;
+    /// The letters of `employers` written since `since`, newest first.
+    fn letters(&self, employers: &[i64], since: DateTime<Utc>) -> Result<Vec<LetterRow>>;
+    /// The units (chapters, regions) of a scope, by name.
+    fn units(&self, scope: &Scope) -> Result<Vec<UnitBrief>>;
     /// Everything about one person a member may see of themself.
     fn person(&self, id: i64) -> Result<Option<PersonDetail>>;
     /// The person an address belongs to, if any.
@@ -58,6 +65,158 @@ pub trait Register {
     /// Everything else the register holds on a person (SPEC section 5,
     /// `MINE DATA`), messages and replies since `since`.
     fn person_data(&self, person: i64, since: DateTime<Utc>) -> Result<PersonData>;
+}
+
+/// What the digest shows (and `postbud stats`), each list at most
+/// [`DIGEST_LIST_MAX`] long with its full count beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DigestFigures {
+    /// Messages handled in the 24 hours: outcome, kind, result, count.
+    pub messages: Vec<Counted>,
+    pub messages_total: i64,
+    /// Replies and letters sent in the 24 hours, and those waiting to go.
+    pub sent: i64,
+    pub queued: i64,
+    /// Mail that failed, or whose delivery is uncertain (not resolved).
+    pub failed: Vec<FailedMail>,
+    pub failed_total: i64,
+    /// Pending changes waiting for an admin, oldest first (not PDFs, not
+    /// members deducted elsewhere: those are below).
+    pub pending: Vec<WaitingChange>,
+    pub pending_total: i64,
+    /// Deduction lists sent as PDF, for an admin to handle by hand.
+    pub pdfs: Vec<WaitingChange>,
+    /// Members on a list from an employer other than their registered one.
+    pub deducted_elsewhere: Vec<WaitingChange>,
+    /// Approved changes that take effect on a later day.
+    pub scheduled: Vec<WaitingChange>,
+    /// Open tickets, oldest first.
+    pub tickets: Vec<OpenTicket>,
+    pub tickets_total: i64,
+    /// Messages quarantined in the 24 hours, with the reason, and how many
+    /// wait in the quarantine in all.
+    pub quarantined: Vec<QuarantinedBrief>,
+    pub quarantine_total: i64,
+    /// Addresses that bounced in the 24 hours: (address, bounces in all).
+    pub bouncing: Vec<(String, i64)>,
+    /// Addresses that ran out of confirmation guesses in the 24 hours:
+    /// (address, purpose).
+    pub locked: Vec<(String, String)>,
+    /// Messages held over the reply limit in the 24 hours: (sender, subject).
+    pub held: Vec<(String, String)>,
+}
+
+/// The longest list a digest shows of one kind.
+pub const DIGEST_LIST_MAX: usize = 100;
+
+/// A count of messages by outcome, kind and result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    pub outcome: String,
+    pub kind: String,
+    pub result: String,
+    pub count: i64,
+}
+
+/// Mail that did not go out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedMail {
+    pub to: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    /// failed or unknown
+    pub state: String,
+    pub error: Option<String>,
+    pub created_at: String,
+}
+
+/// A change waiting (or scheduled), with its reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingChange {
+    pub reference: String,
+    pub kind: String,
+    pub requested_by: String,
+    pub created_at: String,
+    pub summary: String,
+    /// For a scheduled change: the day it takes effect.
+    pub effective_on: Option<String>,
+}
+
+/// An open ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenTicket {
+    pub reference: String,
+    pub sender: String,
+    pub subject: String,
+    pub topic: String,
+    pub created_at: String,
+}
+
+/// A quarantined message: its row (for `postbud quarantine show`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedBrief {
+    pub id: i64,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub reason: String,
+    pub at: String,
+}
+
+/// A letter as `BREV` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LetterRow {
+    pub employer_id: i64,
+    pub employer: String,
+    pub orgnr: String,
+    pub number: i64,
+    pub subject: String,
+    /// `YYYY-MM-DD`
+    pub date: String,
+}
+
+/// An employer's changes that no letter has told yet: what the monthly
+/// letter needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterDue {
+    pub employer_id: i64,
+    pub employer: String,
+    pub orgnr: String,
+    /// The next letter's number at this employer.
+    pub number: i64,
+    /// (employer_changes row, start?, the line).
+    pub changes: Vec<(i64, bool, crate::plan::DeductionLine)>,
+    /// Active contacts with the letters duty who accepted the declaration.
+    pub contacts: Vec<String>,
+}
+
+/// What a reminder to one employer needs (SPEC section 11).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReminderDue {
+    pub employer_id: i64,
+    pub employer: String,
+    pub orgnr: String,
+    /// The period, `YYYY-MM`.
+    pub period: String,
+    /// No list came for the period.
+    pub missing: bool,
+    /// Members registered here, not on the period's list, whose status no
+    /// one has answered.
+    pub unanswered: Vec<PersonRef>,
+    /// Active contacts with the reminders duty who accepted the declaration.
+    pub contacts: Vec<String>,
+}
+
+/// What the retention job would delete (SPEC section 11).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionCounts {
+    /// Letters older than six months.
+    pub letters: i64,
+    /// Codes used, or expired.
+    pub codes: i64,
+    /// Raw bodies of messages older than `raw_body_days`.
+    pub raw_bodies: i64,
+    /// Marks of messages handled, as old as the raw bodies.
+    pub in_hand: i64,
 }
 
 /// An employer by number and name.

@@ -53,6 +53,9 @@ pub struct Values {
     pub reps: Vec<RepBrief>,
     pub pending_of: Vec<PendingRow>,
     pub data: PersonData,
+    pub units: Vec<UnitBrief>,
+    pub digest: DigestFigures,
+    pub letters: Vec<LetterRow>,
 }
 
 impl Register for Values {
@@ -92,6 +95,15 @@ impl Register for Values {
     }
     fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
         Ok(self.guard)
+    }
+    fn units(&self, _: &Scope) -> Result<Vec<UnitBrief>> {
+        Ok(self.units.clone())
+    }
+    fn digest(&self, _: DateTime<Utc>) -> Result<DigestFigures> {
+        Ok(self.digest.clone())
+    }
+    fn letters(&self, _: &[i64], _: DateTime<Utc>) -> Result<Vec<LetterRow>> {
+        Ok(self.letters.clone())
     }
     fn person(&self, _: i64) -> Result<Option<PersonDetail>> {
         Ok(self.person.clone())
@@ -154,6 +166,15 @@ impl Register for NoRegister {
     }
     fn code_guard(&self, _: &str, _: &str, _: DateTime<Utc>) -> Result<CodeGuard> {
         Ok(CodeGuard::default())
+    }
+    fn units(&self, _: &Scope) -> Result<Vec<UnitBrief>> {
+        bail!("read units")
+    }
+    fn digest(&self, _: DateTime<Utc>) -> Result<DigestFigures> {
+        bail!("read the digest")
+    }
+    fn letters(&self, _: &[i64], _: DateTime<Utc>) -> Result<Vec<LetterRow>> {
+        bail!("read letters")
     }
     fn person(&self, _: i64) -> Result<Option<PersonDetail>> {
         bail!("read a person")

@@ -73,8 +73,12 @@ impl Decide for Decision {
                 ),
             );
         }
+        // A change with a later date of its own waits until that day.
+        let today = cx.today();
+        let on = p.change.effective_on().filter(|d| *d > today);
         let vars = json!({
             "reference": p.reference, "summary": p.summary, "approved": self.approve, "reason": self.reason,
+            "from": if self.approve { on.map(|d| d.format("%d.%m.%Y").to_string()) } else { None },
         });
         let mut plan = Plan::reply(kind, Outcome::Ok, cx.reply("decision", vars.clone()));
         // Every mail about the decision carries the change's reference.
@@ -83,6 +87,8 @@ impl Decide for Decision {
             pending_id: p.id,
             approve: self.approve,
             reason: self.reason.clone(),
+            on: on.unwrap_or(today),
+            scheduled: on.is_some(),
         });
         let s = cx.settings;
         if !p.requested_by.eq_ignore_ascii_case(&cx.facts.sender) {
@@ -106,7 +112,7 @@ impl Decide for Decision {
                 role: rep.role.clone(),
                 level: rep.level.clone(),
                 workplace: rep.workplace.clone().or(rep.midlevel.clone()),
-                unit: None,
+                unit: rep.unit.clone(),
                 valid_from: from,
                 previous_rep: None,
             };
@@ -162,7 +168,7 @@ mod tests {
     }
 
     fn new_rep() -> Change {
-        Change::NewRep(NewRepChange {
+        Change::NewRep(Box::new(NewRepChange {
             person_id: 1,
             email: "kari@example.no".into(),
             name: "Kari Nordmann".into(),
@@ -175,9 +181,10 @@ mod tests {
             workplace: None,
             midlevel: None,
             unit_id: None,
+            unit: None,
             from: "2026-12-01".into(),
             comment: None,
-        })
+        }))
     }
 
     fn run(approve: bool, reg: &Values) -> Plan {
@@ -215,7 +222,9 @@ mod tests {
             [Action::Decide {
                 pending_id: 4,
                 approve: true,
-                reason: Some("feil person".into())
+                reason: Some("feil person".into()),
+                on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                scheduled: true,
             }]
         );
         let to: Vec<(&str, &str, Language)> = p

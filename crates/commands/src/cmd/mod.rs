@@ -12,6 +12,7 @@ pub mod confirm;
 pub mod contact;
 pub mod contacts;
 pub mod decision;
+pub mod digest;
 pub mod help;
 pub mod letters;
 pub mod link;
@@ -104,8 +105,10 @@ pub enum Command {
     Submitted(submitted::Submitted),
     /// `STATUS`
     Status(status::Status),
-    /// `BREV`
+    /// `BREV [nr]`
     Letters(letters::Letters),
+    /// `DIGEST`
+    Digest(digest::Digest),
     /// `KONTAKTER`
     Contacts(contacts::Contacts),
     /// `KONTAKT NY | ENDRE | DEAKTIVER | AKTIVER <address>`
@@ -201,7 +204,7 @@ impl Command {
                 subject: msg.subject.clone(),
                 body,
             }),
-            K::Brev => Command::Letters(letters::Letters(support::Support::of(msg, "letters"))),
+            K::Brev => Command::Letters(letters::Letters::parse(&args)),
             K::Kontakter => Command::Contacts(contacts::Contacts),
             K::KontaktNy => contact(contact::What::New),
             K::KontaktEndre => contact(contact::What::Edit),
@@ -209,8 +212,7 @@ impl Command {
             K::KontaktAktiver => contact(contact::What::Activate),
             K::Godkjenn => Command::Decision(decision::Decision::parse(true, &args)),
             K::Avvis => Command::Decision(decision::Decision::parse(false, &args)),
-            // Not built yet: a ticket for the office, so nothing is dropped.
-            K::Digest => Command::Support(support::Support::of(msg, keyword.kind())),
+            K::Digest => Command::Digest(digest::Digest),
         }
     }
 
@@ -248,9 +250,10 @@ impl Command {
             | Command::Status(_)
             | Command::Contacts(_)
             | Command::Contact(_) => Rule::new(Contacts, Verified),
-            // Handled by the office for now: a ticket reveals nothing.
+            // The list names no one; a letter goes only to the contact's own
+            // address, for an employer whose declaration they accepted.
             Command::Letters(_) => Rule::new(Contacts, Open),
-            Command::Decision(_) => Rule::new(Admins, Verified),
+            Command::Decision(_) | Command::Digest(_) => Rule::new(Admins, Verified),
         }
     }
 
@@ -259,7 +262,9 @@ impl Command {
         match self {
             Command::Silent(_) => "silent",
             Command::Bounce(_) => "bounce",
-            Command::TooManyAttachments(_) | Command::Support(_) | Command::Letters(_) => "support",
+            Command::TooManyAttachments(_) | Command::Support(_) => "support",
+            Command::Letters(_) => "letters",
+            Command::Digest(_) => "digest",
             Command::Confirm(_) => "confirm",
             Command::Code(_) => "code",
             Command::Help(_) => "help",
@@ -317,6 +322,7 @@ impl Command {
             Command::Submitted(_) => K::Innsendte.name(),
             Command::Status(_) => K::Status.name(),
             Command::Letters(_) => K::Brev.name(),
+            Command::Digest(_) => K::Digest.name(),
             Command::Contacts(_) => K::Kontakter.name(),
             Command::Contact(c) => c.what.keyword().name(),
             Command::Decision(d) => d.keyword().name(),
@@ -403,6 +409,7 @@ impl Command {
             Command::Submitted(c) => run(c, reg, cx),
             Command::Status(c) => run(c, reg, cx),
             Command::Letters(c) => run(c, reg, cx),
+            Command::Digest(c) => run(c, reg, cx),
             Command::Contacts(c) => run(c, reg, cx),
             Command::Contact(c) => run(c, reg, cx),
             Command::Decision(c) => run(c, reg, cx),
@@ -507,6 +514,8 @@ mod tests {
             ("KONTAKT DEAKTIVER a@b.example", "", Contacts, Verified),
             ("GODKJENN PB-2026-000001", "", Admins, Verified),
             ("AVVIS PB-2026-000001", "", Admins, Verified),
+            ("DIGEST", "", Admins, Verified),
+            ("BREV 2", "", Contacts, Open),
             ("BEKREFT 123456", "", Anyone, Open),
             (
                 "Registrering",

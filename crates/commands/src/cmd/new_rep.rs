@@ -1,7 +1,9 @@
 //! `NY TILLITSVALGT` [NEW REP]: a rep reports a member in scope elected rep
 //! or deputy (`rolle:`) at a level (`nivå:` arbeidsgiver, mellomnivå,
-//! arbeidssted) from a date (`fra:`); pending for the office. When approved
-//! the new and the outgoing rep are told (see `decision`).
+//! arbeidssted, or enhet with `enhet:` a chapter or region in the rep's
+//! scope) from a date (`fra:`); pending for the office, and in force from
+//! that date once approved. The new and the outgoing rep are told (see
+//! `decision`).
 
 use anyhow::Result;
 use serde_json::json;
@@ -10,7 +12,7 @@ use super::reported::{Fields, comment, one_member, pending, refused, when};
 use crate::cx::Cx;
 use crate::decide::Decide;
 use crate::plan::{Change, NewRepChange, PendingChange, Plan};
-use crate::register::{MembersInScope, Register};
+use crate::register::{MembersInScope, Register, UnitBrief};
 use crate::words::{field, name_key};
 
 /// `NY TILLITSVALGT`
@@ -22,13 +24,13 @@ pub struct NewRep {
 }
 
 impl Decide for NewRep {
-    type Reads = MembersInScope;
+    type Reads = (MembersInScope, Vec<UnitBrief>);
 
-    fn read(&self, reg: &dyn Register, cx: &Cx<'_>) -> Result<MembersInScope> {
-        reg.members(&cx.facts.scope)
+    fn read(&self, reg: &dyn Register, cx: &Cx<'_>) -> Result<Self::Reads> {
+        Ok((reg.members(&cx.facts.scope)?, reg.units(&cx.facts.scope)?))
     }
 
-    fn decide(&self, cx: &mut Cx<'_>, reads: MembersInScope) -> Plan {
+    fn decide(&self, cx: &mut Cx<'_>, (reads, units): Self::Reads) -> Plan {
         const KIND: &str = "new-rep";
         let fs = &self.fields;
         let when = match when(cx, KIND, fs) {
@@ -53,6 +55,10 @@ impl Decide for NewRep {
             .unwrap_or("arbeidssted")
             .to_lowercase()
             .replace('å', "a");
+        let level = match level.as_str() {
+            "lag" | "lokallag" | "region" => "enhet".to_string(),
+            _ => level,
+        };
         let Some(from) = when else {
             return refused(cx, KIND, "bad-date", json!({ "given": "" }));
         };
@@ -65,8 +71,34 @@ impl Decide for NewRep {
             .iter()
             .find(|w| w.employer_id == employer_id)
             .map(|w| w.orgnr.clone());
+        let mut unit_id = None;
+        let mut unit: Option<String> = None;
         let (workplace_id, workplace, midlevel) = match level.as_str() {
             "arbeidsgiver" => (None, None, None),
+            // A chapter's or region's rep: a unit the reporting rep holds.
+            "enhet" => {
+                let named = field(fs, &["enhet", "lag", "lokallag", "region"]);
+                let found = match (named, units.as_slice()) {
+                    (Some(n), _) => units.iter().find(|u| name_key(&u.name) == name_key(n)),
+                    (None, [only]) => Some(only),
+                    (None, _) => None,
+                };
+                match found {
+                    Some(u) => {
+                        unit_id = Some(u.id);
+                        unit = Some(u.name.clone());
+                        (None, None, None)
+                    }
+                    None => {
+                        return refused(
+                            cx,
+                            KIND,
+                            "unit-unknown",
+                            json!({ "who": named, "units": units.iter().map(|u| &u.name).collect::<Vec<_>>() }),
+                        );
+                    }
+                }
+            }
             "mellomniva" => (
                 None,
                 None,
@@ -97,6 +129,7 @@ impl Decide for NewRep {
             workplace
                 .as_deref()
                 .or(midlevel.as_deref())
+                .or(unit.as_deref())
                 .map(|w| format!(", {w}"))
                 .unwrap_or_default()
         );
@@ -105,7 +138,7 @@ impl Decide for NewRep {
             KIND,
             PendingChange {
                 summary,
-                change: Change::NewRep(NewRepChange {
+                change: Change::NewRep(Box::new(NewRepChange {
                     person_id: m.id,
                     email,
                     name: m.name.clone(),
@@ -117,10 +150,11 @@ impl Decide for NewRep {
                     workplace_id,
                     workplace,
                     midlevel,
-                    unit_id: None,
+                    unit_id,
+                    unit,
                     from,
                     comment: comment(fs),
-                }),
+                })),
             },
         )
     }

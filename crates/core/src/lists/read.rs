@@ -64,7 +64,9 @@ pub fn read(
             Ok(())
         }
     };
-    let unreadable = |why: String| ReadError::Unreadable(why);
+    // A guard's error may quote the file (quick-xml names the tag it could
+    // not close, whatever its length): cut like a reader's.
+    let unreadable = |why: String| cut_error(&why);
     let read = match kind {
         FileKind::Pdf => return Err(ReadError::Pdf),
         FileKind::Csv | FileKind::Txt => {
@@ -501,6 +503,32 @@ mod tests {
             records("\"unclosed;x\ny", ';'),
             vec![(1, vec!["unclosed;x\ny".into()])]
         );
+    }
+
+    /// Found by fuzzing (`list_ods`): an ods whose content.xml closes a
+    /// tag it never opened, with a long name, was refused with the whole
+    /// name in the reason (the size guard's error was not cut).
+    #[test]
+    fn a_guard_error_is_cut_to_a_line() {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("mimetype", stored).unwrap();
+        w.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+            .unwrap();
+        w.start_file("content.xml", stored).unwrap();
+        let name = "x".repeat(100_000);
+        write!(w, "<office:document-content/></{name}>").unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        match read("liste.ods", &bytes, &Limits::default(), today) {
+            Err(ReadError::Unreadable(why)) => {
+                assert!(why.starts_with("content.xml"), "{why}");
+                assert!(why.chars().count() <= 200, "{} characters", why.len());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

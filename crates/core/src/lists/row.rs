@@ -253,7 +253,10 @@ fn line_of(found: &Found, row: &Row, allow_synthetic: bool, today: NaiveDate) ->
         cell(Column::FirstName),
     ) {
         (Some(n), _, _) => Some(n.shown()),
-        (None, Some(last), Some(first)) => Some(format!("{}, {}", last.shown(), first.shown())),
+        // Each part is cut; the two together are cut again.
+        (None, Some(last), Some(first)) => {
+            Some(cut(&format!("{}, {}", last.shown(), first.shown())))
+        }
         (None, Some(one), None) | (None, None, Some(one)) => Some(one.shown()),
         (None, None, None) => None,
     };
@@ -343,6 +346,34 @@ mod tests {
                 .map(|(i, s)| (i, Cell::Text(s.to_string())))
                 .collect(),
         }
+    }
+
+    /// Found by fuzzing (`list_csv`): a last and a first name of 200
+    /// characters each made a name of 402, past `MAX_CELL_CHARS`.
+    #[test]
+    fn a_name_from_two_columns_is_cut_too() {
+        let limits = Limits::default();
+        let mut b = Builder::new(&limits, today());
+        assert!(
+            b.push(text_row(
+                1,
+                &["Fødselsdato", "Etternavn", "Fornavn", "Beløp"]
+            ))
+            .unwrap()
+        );
+        let (last, first) = ("Å".repeat(250), "B".repeat(250));
+        assert!(
+            b.push(text_row(2, &["01.01.1990", &last, &first, "100"]))
+                .unwrap()
+        );
+        let name = b.lines[0].name.clone().unwrap();
+        assert_eq!(name.chars().count(), MAX_CELL_CHARS);
+        assert_eq!(name, "Å".repeat(MAX_CELL_CHARS));
+        assert!(
+            b.push(text_row(3, &["01.01.1990", "Nordmann", "Kari", "100"]))
+                .unwrap()
+        );
+        assert_eq!(b.lines[1].name.as_deref(), Some("Nordmann, Kari"));
     }
 
     #[test]
