@@ -431,7 +431,10 @@ fn a_new_rep_is_approved_by_mail_and_both_reps_are_told_with_a_letter() {
             .any(|r| r.text.contains("takes over your office"))
     );
     // The office begins on its date: the role is there from that day.
-    assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no'"), 0);
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no'"),
+        0
+    );
     home.clock.set("2026-11-30T23:00:00Z".parse().unwrap());
     home.run();
     assert_eq!(home.count("SELECT COUNT(*) FROM roles WHERE email = 'kari.nordmann@example.no' AND valid_from = '2026-12-01'"), 1);
