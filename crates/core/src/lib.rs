@@ -17,10 +17,15 @@
 //! Private helpers of [`message`]: `headers` (raw header fields with their
 //! byte spans), `text` (normalising, HTML to text, `format=flowed`, quoted
 //! replies), `dsn` (delivery status fields).
+//!
+//! `fuzzing` (hidden): the fuzz targets' bodies, shared by `fuzz/` and the
+//! corpus test.
 
 pub mod auth;
 pub mod classify;
 mod dsn;
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 pub mod lists;
 pub mod message;

@@ -1,0 +1,7 @@
+//! Fuzz target `html`: runs postbud_core::fuzzing::html, the body shared with
+//! crates/core/tests/fuzz_corpus.rs.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: postbud_fuzz::init("html"), |data: &[u8]| {
+    postbud_fuzz::run(data, postbud_core::fuzzing::html)
+});

@@ -1,0 +1,7 @@
+//! Fuzz target `period`: runs postbud_core::fuzzing::period, the body shared with
+//! crates/core/tests/fuzz_corpus.rs.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: postbud_fuzz::init("period"), |data: &[u8]| {
+    postbud_fuzz::run(data, postbud_core::fuzzing::period)
+});
