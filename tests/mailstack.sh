@@ -74,6 +74,8 @@ postfix_logs() {
 }
 
 certs() {
+  # A cert.pem and key.pem already in $MAILSTACK_DIR are served as they are
+  # (MailStack::start_with_cert puts a test's own there before `start`).
   [ -f "$BASE/cert.pem" ] && return 0
   # A private CA and a server certificate it signed: rustls takes neither a
   # CA certificate as a server certificate nor a v1 certificate.

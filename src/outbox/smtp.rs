@@ -4,6 +4,9 @@
 //! lettre's `AsyncSmtpTransport` never sets `TCP_NODELAY` and so manages
 //! about 23 messages a second on one connection; we connect the socket
 //! ourselves and hand it to `AsyncSmtpConnection::connect_with_transport`.
+//! TLS is ours too, in both modes (for STARTTLS we speak the plain part,
+//! `starttls`), so that a certificate named in `ca_file` is pinned as for
+//! IMAP (`crate::tls`): lettre's own TLS cannot take a custom verifier.
 //!
 //! Errors: a 5xx answer to MAIL, RCPT or the message is permanent; a 4xx,
 //! a lost connection, a TLS failure or a timeout is temporary. Failures
@@ -32,13 +35,13 @@ use std::time::{Duration, Instant};
 
 use lettre::address::{Address, Envelope as SmtpEnvelope};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
-};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
@@ -60,10 +63,9 @@ pub struct SmtpTransport {
     cfg: config::Outgoing,
     /// The open connection, if any.
     conn: Option<Open>,
-    /// The rustls config for implicit TLS, built on first use.
+    /// The rustls config (`ca_file` trusted or pinned, see `tls`), built on
+    /// first use.
     tls_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
-    /// lettre's TLS parameters for STARTTLS, built on first use.
-    starttls: Option<TlsParameters>,
 }
 
 /// An open connection, when it was last used, and how many writes on its
@@ -112,7 +114,6 @@ impl SmtpTransport {
             cfg: cfg.clone(),
             conn: None,
             tls_config: None,
-            starttls: None,
         }
     }
 
@@ -158,43 +159,33 @@ impl SmtpTransport {
         let write_errors = Arc::new(AtomicUsize::new(0));
 
         let setup = async {
+            // TLS is ours in both modes, so that `ca_file` is read the same
+            // way (pinned or a CA, see `tls`): for STARTTLS the plain part
+            // is spoken here, and lettre starts on the TLS stream as on a
+            // new connection (the greeting it waits for is given to it).
             let mut conn = match mode {
-                Tls::Implicit => {
-                    if self.tls_config.is_none() {
-                        self.tls_config = Some(
-                            tls::client_config(self.cfg.ca_file.as_deref())
-                                .map_err(|e| temp("TLS config", &e))?,
-                        );
+                Tls::None => {
+                    let plain = Watched::new(tcp, write_errors.clone());
+                    AsyncSmtpConnection::connect_with_transport(Box::new(plain), &hello).await
+                }
+                Tls::Implicit | Tls::Starttls => {
+                    let tcp = match mode {
+                        Tls::Starttls => starttls(tcp, &hello.to_string())
+                            .await
+                            .map_err(|e| temp("STARTTLS", &e))?,
+                        _ => tcp,
+                    };
+                    let stream = self.handshake(tcp, &host, port).await?;
+                    let mut watched = Watched::new(stream, write_errors.clone());
+                    if mode == Tls::Starttls {
+                        // The server said its 220 before TLS and says
+                        // nothing now: lettre waits for one.
+                        watched = watched.greeted();
                     }
-                    let config = self.tls_config.clone().expect("set just above");
-                    let name = tls::server_name(&host).map_err(|e| temp("TLS", &e))?;
-                    let stream = TlsConnector::from(config)
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|e| temp("TLS handshake", &e))?;
-                    AsyncSmtpConnection::connect_with_transport(
-                        Box::new(Watched::new(stream, write_errors.clone())),
-                        &hello,
-                    )
-                    .await
-                    .map_err(|e| temp("greeting", &e))?
+                    AsyncSmtpConnection::connect_with_transport(Box::new(watched), &hello).await
                 }
-                Tls::Starttls | Tls::None => AsyncSmtpConnection::connect_with_transport(
-                    Box::new(Watched::new(tcp, write_errors.clone())),
-                    &hello,
-                )
-                .await
-                .map_err(|e| temp("greeting", &e))?,
-            };
-            if mode == Tls::Starttls {
-                if self.starttls.is_none() {
-                    self.starttls = Some(self.starttls_parameters(&host)?);
-                }
-                let params = self.starttls.clone().expect("set just above");
-                conn.starttls(params, &hello)
-                    .await
-                    .map_err(|e| temp("STARTTLS", &e))?;
             }
+            .map_err(|e| temp("greeting", &e))?;
             if let Some(user) = &self.cfg.username {
                 let creds =
                     Credentials::new(user.clone(), self.cfg.password.clone().unwrap_or_default());
@@ -215,19 +206,32 @@ impl SmtpTransport {
         })
     }
 
-    fn starttls_parameters(&self, host: &str) -> Result<TlsParameters, SendError> {
-        let temp = |what: &str, e: &dyn std::fmt::Display| {
-            SendError::Temporary(format!("smtp {host}: {what}: {e}"))
+    /// The TLS handshake on `tcp`, with `ca_file` trusted or pinned; a
+    /// refused certificate is said in plain words (`tls::explain_error`).
+    async fn handshake(
+        &mut self,
+        tcp: TcpStream,
+        host: &str,
+        port: u16,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SendError> {
+        let temp = |what: &str, e: String| {
+            SendError::Temporary(format!("smtp {host}:{port}: {what}: {e}"))
         };
-        let mut builder = TlsParameters::builder(host.to_string());
-        if let Some(path) = &self.cfg.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| temp(&format!("cannot read CA file `{}`", path.display()), &e))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| temp(&format!("CA file `{}`", path.display()), &e))?;
-            builder = builder.add_root_certificate(cert);
+        if self.tls_config.is_none() {
+            self.tls_config = Some(
+                tls::client_config(self.cfg.ca_file.as_deref())
+                    .map_err(|e| temp("TLS config", e.to_string()))?,
+            );
         }
-        builder.build_rustls().map_err(|e| temp("TLS config", &e))
+        let config = self.tls_config.clone().expect("set just above");
+        let name = tls::server_name(host).map_err(|e| temp("TLS", e.to_string()))?;
+        TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| {
+                let words = tls::explain_error(&e).unwrap_or_else(|| e.to_string());
+                temp("TLS handshake", words)
+            })
     }
 
     /// The open connection if it still works, else a new one. Returns
@@ -469,15 +473,74 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-/// The socket under lettre: our TCP stream, or our rustls stream for
-/// implicit TLS (lettre has no public way to run its own TLS over a stream
-/// we connected). It counts failed writes, so that a send can tell a
+/// The plain part of STARTTLS (RFC 3207): the greeting, EHLO, STARTTLS and
+/// its 220; returns the socket to start TLS on. Anything the server sent
+/// beyond the 220 is refused (it would be read as if it came over TLS).
+async fn starttls(tcp: TcpStream, client: &str) -> io::Result<TcpStream> {
+    let mut conn = BufReader::new(tcp);
+    reply(&mut conn, "220", "greeting").await?;
+    conn.get_mut()
+        .write_all(format!("EHLO {client}\r\n").as_bytes())
+        .await?;
+    let ehlo = reply(&mut conn, "250", "EHLO").await?;
+    if !ehlo.iter().any(|l| {
+        l.get(4..)
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("STARTTLS"))
+    }) {
+        return Err(io::Error::other(
+            "the server does not offer STARTTLS (tls = \"implicit\" on port 465, or \"none\" to 127.0.0.1)",
+        ));
+    }
+    conn.get_mut().write_all(b"STARTTLS\r\n").await?;
+    reply(&mut conn, "220", "STARTTLS").await?;
+    if !conn.buffer().is_empty() {
+        return Err(io::Error::other(
+            "the server sent more after its STARTTLS answer (refused: it could be injected)",
+        ));
+    }
+    Ok(conn.into_inner())
+}
+
+/// One SMTP reply, all its lines; an error unless its code is `code`.
+async fn reply(conn: &mut BufReader<TcpStream>, code: &str, what: &str) -> io::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        // A line longer than any SMTP reply's is cut off, not buffered.
+        let n = (&mut *conn).take(4096).read_line(&mut line).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the server closed the connection before its {what} answer"),
+            ));
+        }
+        let line = line.trim_end().to_string();
+        let last = line.as_bytes().get(3) != Some(&b'-');
+        lines.push(line);
+        if last || lines.len() > 100 {
+            break;
+        }
+    }
+    match lines.last() {
+        Some(l) if l.starts_with(code) => Ok(lines),
+        _ => Err(io::Error::other(format!(
+            "the server answered {what} with: {}",
+            lines.join(" / ")
+        ))),
+    }
+}
+
+/// The socket under lettre: our TCP stream, or our rustls stream (lettre
+/// has no public way to run its own TLS over a stream we connected). It
+/// counts failed writes, so that a send can tell a
 /// message that never fully left (a write failed) from one whose answer
 /// was lost.
 #[derive(Debug)]
 struct Watched<S> {
     inner: S,
     write_errors: Arc<AtomicUsize>,
+    /// Read before `inner`: the greeting lettre waits for after our STARTTLS.
+    greeting: &'static [u8],
 }
 
 impl<S> Watched<S> {
@@ -485,7 +548,14 @@ impl<S> Watched<S> {
         Watched {
             inner,
             write_errors,
+            greeting: b"",
         }
+    }
+    /// Reads a greeting first: TLS began by STARTTLS, the server's own
+    /// greeting came before it.
+    fn greeted(mut self) -> Self {
+        self.greeting = b"220 TLS started by STARTTLS\r\n";
+        self
     }
     fn note<T>(&self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(_)) = &r {
@@ -501,6 +571,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.greeting.is_empty() {
+            let n = self.greeting.len().min(buf.remaining());
+            buf.put_slice(&self.greeting[..n]);
+            self.greeting = &self.greeting[n..];
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }

@@ -307,7 +307,7 @@ async fn imap_uidvalidity_change_skips_stale_keys() {
     assert_eq!(stack.messages(USER, "Behandlet").await, vec![message(5)]);
 }
 
-fn envelope(id: i64, from: &str, to: &str) -> Envelope {
+pub(crate) fn envelope(id: i64, from: &str, to: &str) -> Envelope {
     let raw = format!(
         "From: Forbundet <{from}>\r\n\
          To: <{to}>\r\n\

@@ -98,12 +98,36 @@ impl MailStack {
     /// the test). A port taken by someone else between picking and binding
     /// is retried with new ports, twice.
     pub fn start() -> MailStack {
+        MailStack::start_serving(None)
+    }
+
+    /// Like `start`, but Dovecot and Postfix serve `cert` (PEM: the
+    /// certificate, maybe followed by its chain) with `key` instead of a
+    /// certificate from the stack's own CA. There is no CA then: `ca_file`
+    /// names no file, and configs from `imap_config`/`smtp_config` need
+    /// their `ca_file` set by the test.
+    pub fn start_with_cert(cert: &Path, key: &Path) -> MailStack {
+        MailStack::start_serving(Some((cert, key)))
+    }
+
+    fn start_serving(cert: Option<(&Path, &Path)>) -> MailStack {
         let mut failures = Vec::new();
         for _ in 0..3 {
             let dir = tempfile::Builder::new()
                 .prefix("mailstack-")
                 .tempdir_in(base_dir())
                 .expect("create a temporary directory");
+            if let Some((cert, key)) = cert {
+                // mailstack.sh serves a cert.pem and key.pem it finds in place.
+                use std::os::unix::fs::PermissionsExt;
+                let (to_cert, to_key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+                std::fs::copy(cert, &to_cert)
+                    .unwrap_or_else(|e| panic!("copy {}: {e}", cert.display()));
+                std::fs::copy(key, &to_key)
+                    .unwrap_or_else(|e| panic!("copy {}: {e}", key.display()));
+                std::fs::set_permissions(&to_key, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod 600 key.pem");
+            }
             let stack = MailStack {
                 dir,
                 ports: Ports::pick(),
@@ -190,7 +214,7 @@ impl MailStack {
         self.ports.smtps
     }
     /// The CA that signed the servers' certificate (for `localhost` and
-    /// 127.0.0.1): use it as `ca_file`.
+    /// 127.0.0.1): use it as `ca_file`. (None with `start_with_cert`.)
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
