@@ -376,3 +376,54 @@ pub fn person_export(
         tables.len()
     ))
 }
+
+/// `postbud outbox list`: mail that failed, or whose delivery is uncertain
+/// (interrupted after it was handed over: it may have arrived).
+pub fn outbox_list(store: &Store) -> Result<String> {
+    let rows = crate::store::outbox::undelivered(&store.conn)?;
+    if rows.is_empty() {
+        return Ok("no mail failed or is uncertain\n".into());
+    }
+    let mut out = String::new();
+    for crate::store::outbox::Undelivered {
+        id,
+        to,
+        kind,
+        reference,
+        state,
+        error,
+        created,
+    } in rows
+    {
+        let _ = writeln!(
+            out,
+            "{id:>6}  {state:<8} {}  {to:<32} {kind:<12} {}\n        {}",
+            &created[..created.len().min(16)],
+            reference.as_deref().unwrap_or("-"),
+            error.as_deref().unwrap_or("")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "`postbud outbox resend ID` sends one again (an uncertain one may then arrive twice)."
+    );
+    Ok(out)
+}
+
+/// `postbud outbox resend ID`: queues a failed or uncertain mail again.
+pub fn outbox_resend(store: &Store, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let again = crate::store::outbox::resend(&store.conn, id, now)?;
+    if again {
+        crate::store::audit(
+            &store.conn,
+            now,
+            None,
+            "cli",
+            "resend",
+            "outbox",
+            Some(&id.to_string()),
+            None,
+        )?;
+    }
+    Ok(again)
+}

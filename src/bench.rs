@@ -50,6 +50,10 @@ pub struct Args {
     /// Run only the scheduled jobs' benchmarks (letters, digest).
     #[arg(long)]
     pub jobs_only: bool,
+    /// Run only the whole job (run --once, Maildir to file outbox) and the
+    /// Python comparison.
+    #[arg(long)]
+    pub whole_only: bool,
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -57,10 +61,14 @@ pub async fn run(args: Args) -> Result<()> {
     if args.lists_only {
         return deduction_list(dir.path(), &args);
     }
+    if args.whole_only {
+        return whole_job(dir.path(), &args).await;
+    }
     if args.jobs_only {
         letters(dir.path(), &args)?;
         return digest(dir.path(), &args);
     }
+    whole_job(dir.path(), &args).await?;
     let (cfg, n) = maildir_intake(dir.path(), &args).await?;
     let _ = cfg;
     println!(
@@ -314,11 +322,13 @@ fn write_config(dir: &std::path::Path, batch: usize, outgoing: &str) -> Result<c
     Ok(config::load(&path)?)
 }
 
-async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::Config, usize)> {
-    let home = dir.join("intake");
+/// A home with a file outbox, a register of 1,000 members, and `n` mixed
+/// messages in its Maildir: support requests (quoted, encoded), code
+/// requests from members, help, automatic replies.
+fn mixed_home(dir: &std::path::Path, n: usize, batch: usize) -> Result<(config::Config, Store)> {
     let cfg = write_config(
-        &home,
-        args.batch,
+        dir,
+        batch,
         "[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n",
     )?;
     let mut store = Store::open(&cfg.register.path)?;
@@ -336,7 +346,7 @@ async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::C
     )?;
     let mail = cfg.mailbox.path.clone().context("mailbox.path")?;
     maildir::create(&mail)?;
-    for i in 0..args.messages {
+    for i in 0..n {
         let raw = match i % 10 {
             0 => format!(
                 "From: m{}@example.no\r\nTo: post@forbund.example\r\nSubject: KODE\r\nMessage-ID: <b{i}@example.no>\r\n\r\n\r\n",
@@ -358,6 +368,123 @@ async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::C
         };
         maildir::deliver(&mail, raw.as_bytes())?;
     }
+    Ok((cfg, store))
+}
+
+/// The whole job as a user sees it: `postbud run --once` on `--messages`
+/// messages in a Maildir until every reply is written to the file outbox;
+/// then the plain Python script of SPEC section 13 on the same messages,
+/// where `python3` is present.
+async fn whole_job(dir: &std::path::Path, args: &Args) -> Result<()> {
+    let home = dir.join("whole");
+    let (cfg, store) = mixed_home(&home, args.messages, args.batch)?;
+    drop(store);
+    let t = Instant::now();
+    let report = daemon::run_once(
+        &cfg,
+        &crate::clock::Clock::system(),
+        &mut crate::clock::Random::os(),
+    )
+    .await?;
+    let secs = t.elapsed().as_secs_f64();
+    let rate = report.handled.len() as f64 / secs;
+    println!(
+        "whole job (run --once, Maildir to file outbox): {} messages, {} replies written in {secs:.2} s = {rate:.0} messages/s  [target >= 5000/s]",
+        report.handled.len(),
+        report.drained.sent,
+    );
+    // The same messages through the plain Python script.
+    let py = dir.join("python");
+    let (pcfg, pstore) = mixed_home(&py, args.messages, args.batch)?;
+    drop(pstore);
+    let script = py.join("baseline.py");
+    std::fs::write(&script, PYTHON_BASELINE)?;
+    let mail = pcfg.mailbox.path.clone().context("mailbox.path")?;
+    let t = Instant::now();
+    match std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&mail)
+        .arg(py.join("python.db"))
+        .arg(py.join("python-outbox"))
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let secs = t.elapsed().as_secs_f64();
+            let n: f64 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0.0);
+            println!(
+                "  the plain Python script (email, sqlite3, one commit per message, replies as files): {n:.0} messages in {secs:.2} s = {:.0} messages/s; postbud is {:.1} times faster",
+                n / secs,
+                rate / (n / secs).max(1e-9)
+            );
+        }
+        Ok(out) => println!(
+            "  the Python script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Err(_) => println!("  (python3 is not installed: no comparison)"),
+    }
+    Ok(())
+}
+
+/// SPEC section 13's plain Python script: for each message in the Maildir,
+/// parse it with `email`, skip automatic replies, record it in SQLite (one
+/// commit per message, synchronous=FULL), write a reply as a file, move the
+/// message to `cur`. Prints how many it handled.
+const PYTHON_BASELINE: &str = r#"
+import email, email.policy, os, sqlite3, sys
+maildir, db_path, outbox = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(outbox, exist_ok=True)
+db = sqlite3.connect(db_path)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=FULL")
+db.execute("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, identity TEXT UNIQUE, sender TEXT, subject TEXT, kind TEXT)")
+db.execute("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, recipient TEXT, raw BLOB)")
+db.commit()
+new = os.path.join(maildir, "new")
+n = 0
+for name in sorted(os.listdir(new)):
+    path = os.path.join(new, name)
+    with open(path, "rb") as f:
+        msg = email.message_from_binary_file(f, policy=email.policy.default)
+    sender = str(msg.get("From", ""))
+    subject = str(msg.get("Subject", ""))
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    auto = msg.get("Auto-Submitted", "no").lower() != "no"
+    kind = "silent" if auto else ("code" if subject.strip().upper() == "KODE" else "support")
+    identity = "mid:%s %s" % (msg.get("Message-ID", ""), sender)
+    try:
+        cur = db.execute("INSERT INTO messages (identity, sender, subject, kind) VALUES (?, ?, ?, ?)", (identity, sender, subject, kind))
+        if not auto:
+            reply = email.message.EmailMessage()
+            reply["From"] = "post@forbund.example"
+            reply["To"] = sender
+            reply["Subject"] = "Re: " + subject
+            reply["In-Reply-To"] = msg.get("Message-ID", "")
+            reply.set_content("Hei,\n\nTakk for meldingen. Vi svarer så snart vi kan.\n\n" + text[:200])
+            raw = reply.as_bytes()
+            db.execute("INSERT INTO outbox (recipient, raw) VALUES (?, ?)", (sender, raw))
+            db.commit()
+            with open(os.path.join(outbox, "%08d.eml" % cur.lastrowid), "wb") as out:
+                out.write(raw)
+        else:
+            db.commit()
+    except sqlite3.IntegrityError:
+        db.rollback()
+    os.rename(path, os.path.join(maildir, "cur", name + ":2,S"))
+    n += 1
+print(n)
+"#;
+
+async fn maildir_intake(dir: &std::path::Path, args: &Args) -> Result<(config::Config, usize)> {
+    let home = dir.join("intake");
+    let (cfg, mut store) = mixed_home(&home, args.messages, args.batch)?;
     let ctx = Context::from_config(&cfg);
     let mut mailbox = AnyMailbox::open(&cfg)?;
     let t = Instant::now();

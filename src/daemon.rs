@@ -1,5 +1,5 @@
 //! The running daemon: an intake loop (fetch a batch, handle it in one
-//! transaction, settle the moves) and a sender task draining the outbox,
+//! transaction, settle the moves) and a sender thread draining the outbox,
 //! with shutdown on SIGTERM after the batch in hand and systemd readiness
 //! and watchdog. No parsing and no SQL here beyond calling the library.
 
@@ -102,6 +102,24 @@ impl Transport for AnyTransport {
             AnyTransport::Smtp(t) => t.send(env).await,
         }
     }
+    async fn begin(&mut self, env: &Envelope) -> Result<(), SendError> {
+        match self {
+            AnyTransport::File(t) => t.begin(env).await,
+            AnyTransport::Smtp(t) => t.begin(env).await,
+        }
+    }
+    fn checks_delivery(&self) -> bool {
+        match self {
+            AnyTransport::File(t) => t.checks_delivery(),
+            AnyTransport::Smtp(t) => t.checks_delivery(),
+        }
+    }
+    fn abandon(&mut self) {
+        match self {
+            AnyTransport::File(t) => t.abandon(),
+            AnyTransport::Smtp(t) => t.abandon(),
+        }
+    }
     fn was_delivered(&self, id: i64) -> Option<bool> {
         match self {
             AnyTransport::File(t) => t.was_delivered(id),
@@ -168,23 +186,114 @@ pub async fn run_once(cfg: &Config, clock: &Clock, fresh: &mut dyn Fresh) -> Res
     let ctx = Context::from_config(cfg);
     let mut store = Store::open(&cfg.register.path)?;
     let mut mailbox = AnyMailbox::open(cfg)?;
-    let mut transport = AnyTransport::pool(cfg)?;
-    outbox::recover(&store.conn, &transport[0])?;
     // Approved changes whose day has come; no scheduled job runs.
     crate::jobs::Runner::from(&ctx, cfg).apply_due(&mut store, clock.now())?;
+    // The sender writes replies while the next batches are handled.
+    let wake = Arc::new(Notify::new());
+    let intake_done = Shutdown::default();
+    let sender = start_sender(cfg, clock, Until::Empty(intake_done.clone()), &wake)?;
     let mut report = Report::default();
-    loop {
-        let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
-        if batch.is_empty() {
-            break;
+    let intake = async {
+        loop {
+            let batch = mailbox.fetch(cfg.mailbox.batch_size).await?;
+            if batch.is_empty() {
+                return Ok::<_, anyhow::Error>(());
+            }
+            report.handled.extend(
+                handle_and_settle(&mut store, &ctx, &mut mailbox, &batch, clock, fresh).await?,
+            );
+            wake.notify_one();
         }
-        report
-            .handled
-            .extend(handle_and_settle(&mut store, &ctx, &mut mailbox, &batch, clock, fresh).await?);
     }
-    report.drained =
-        outbox::drain(&mut store.conn, &mut transport, || clock.now(), || false).await?;
+    .await;
+    intake_done.trigger();
+    wake.notify_one();
+    let drained = sender
+        .join()
+        .map_err(|_| anyhow::anyhow!("the sender stopped with a panic"))?;
+    intake?;
+    report.drained = drained?;
     Ok(report)
+}
+
+/// When the sender thread ends.
+enum Until {
+    /// At shutdown (the daemon), after the send in hand.
+    Shutdown(Shutdown),
+    /// Once this is set and the outbox is then found empty (`run --once`).
+    Empty(Shutdown),
+}
+
+/// The sender on a thread of its own, with its own connection to the
+/// register: replies go out while intake handles the next batch (each
+/// keeps one core busy). Drains the outbox whenever `wake` is notified, and
+/// at least every 30 seconds for retries. Returns what it sent in all.
+fn start_sender(
+    cfg: &Config,
+    clock: &Clock,
+    until: Until,
+    wake: &Arc<Notify>,
+) -> Result<std::thread::JoinHandle<Result<Drained>>> {
+    let cfg = cfg.clone();
+    let clock = clock.clone();
+    let wake = wake.clone();
+    let mut conn = Store::open(&cfg.register.path)?.conn;
+    Ok(std::thread::Builder::new()
+        .name("sender".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let mut transport = AnyTransport::pool(&cfg)?;
+                outbox::recover(&conn, &transport[0])?;
+                let mut total = Drained::default();
+                let (flag, daemon) = match &until {
+                    Until::Shutdown(s) => (s.clone(), true),
+                    Until::Empty(s) => (s.clone(), false),
+                };
+                loop {
+                    // Set before this drain: after it, the outbox is empty.
+                    let last = !daemon && flag.is_set();
+                    let stop = flag.clone();
+                    let drained = outbox::drain(
+                        &mut conn,
+                        &mut transport,
+                        || clock.now(),
+                        move || daemon && stop.is_set(),
+                    )
+                    .await;
+                    match drained {
+                        Ok(d) => {
+                            if d != Drained::default() {
+                                tracing::info!(
+                                    sent = d.sent,
+                                    retry = d.retry,
+                                    failed = d.failed,
+                                    unknown = d.unknown,
+                                    "outbox"
+                                );
+                            }
+                            total.sent += d.sent;
+                            total.retry += d.retry;
+                            total.failed += d.failed;
+                            total.unknown += d.unknown;
+                        }
+                        // The daemon goes on and tries again; `run --once` says it.
+                        Err(e) if daemon => tracing::error!("outbox: {e:#}"),
+                        Err(e) => return Err(e),
+                    }
+                    if last || (daemon && flag.is_set()) {
+                        return Ok(total);
+                    }
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                        _ = flag.wait() => {}
+                    }
+                }
+            })
+        })?)
 }
 
 /// Handles every message now in the mailbox, batch by batch.
@@ -219,7 +328,16 @@ async fn handle_and_settle(
         handled.iter().map(|h| (h.key.clone(), h.dest)).collect();
     mailbox.settle(&moves).await?;
     for h in &handled {
-        tracing::info!(outcome = %h.outcome, kind = %h.kind, reference = ?h.reference, replies = h.replies, "message");
+        // Fields, not words: under systemd each is a journal field.
+        tracing::info!(
+            message_key = %h.key,
+            outcome = %h.outcome,
+            kind = %h.kind,
+            result = %h.result,
+            reference = h.reference.as_deref().unwrap_or(""),
+            replies = h.replies,
+            "message handled"
+        );
     }
     Ok(handled)
 }
@@ -241,49 +359,8 @@ pub async fn run(
     let mut mailbox = AnyMailbox::open(cfg)?;
     let wake_sender = Arc::new(Notify::new());
 
-    let sender = {
-        let mut conn = Store::open(&cfg.register.path)?.conn;
-        let mut transport = AnyTransport::pool(cfg)?;
-        outbox::recover(&conn, &transport[0])?;
-        let wake = wake_sender.clone();
-        let shutdown = shutdown.clone();
-        async move {
-            loop {
-                let stop = shutdown.clone();
-                match outbox::drain(
-                    &mut conn,
-                    &mut transport,
-                    || clock.now(),
-                    move || stop.is_set(),
-                )
-                .await
-                {
-                    Ok(d) if d != Drained::default() => {
-                        tracing::info!(
-                            sent = d.sent,
-                            retry = d.retry,
-                            failed = d.failed,
-                            unknown = d.unknown,
-                            "outbox"
-                        )
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!("outbox: {e:#}"),
-                }
-                if shutdown.is_set() {
-                    break;
-                }
-                tokio::select! {
-                    _ = wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-                    _ = shutdown.wait() => {}
-                }
-            }
-        }
-    };
+    let sender = start_sender(cfg, clock, Until::Shutdown(shutdown.clone()), &wake_sender)?;
 
-    // Both loops run in this one task: the register is written from blocking
-    // calls, so nothing is gained by threads, and neither loop needs `Send`.
     let intake = async {
         intake_loop(
             cfg,
@@ -298,7 +375,11 @@ pub async fn run(
         wake_sender.notify_one();
     };
     let scheduler = start_scheduler(cfg, clock, &shutdown, &wake_sender)?;
-    tokio::join!(intake, sender);
+    intake.await;
+    shutdown.trigger();
+    if sender.join().is_err() {
+        tracing::error!("the sender stopped with a panic");
+    }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     if scheduler.join().is_err() {
         tracing::error!("the scheduler stopped with a panic");

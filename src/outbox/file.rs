@@ -42,4 +42,8 @@ impl Transport for FileTransport {
     fn was_delivered(&self, id: i64) -> Option<bool> {
         Some(self.path_of(id).exists())
     }
+
+    fn checks_delivery(&self) -> bool {
+        true
+    }
 }

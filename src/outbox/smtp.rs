@@ -38,7 +38,6 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::Response;
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
 };
@@ -63,6 +62,8 @@ pub struct SmtpTransport {
     cfg: config::Outgoing,
     /// The open connection, if any.
     conn: Option<Open>,
+    /// A connection `begin` took to DATA for this row, waiting for `send`.
+    begun: Option<(i64, Open)>,
     /// The rustls config (`ca_file` trusted or pinned, see `tls`), built on
     /// first use.
     tls_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
@@ -74,23 +75,6 @@ struct Open {
     conn: AsyncSmtpConnection,
     last_used: Instant,
     write_errors: Arc<AtomicUsize>,
-}
-
-/// How far a transaction got when it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// MAIL, RCPT or DATA: nothing handed over yet.
-    Envelope,
-    /// The message data was being written, or its answer awaited.
-    Message,
-}
-
-/// A failed transaction: where, the error, and whether a write on the
-/// socket failed while the message was being sent.
-struct Failed {
-    phase: Phase,
-    error: lettre::transport::smtp::Error,
-    write_failed: bool,
 }
 
 /// The send may have been delivered, or not: the data went out and the
@@ -113,6 +97,7 @@ impl SmtpTransport {
         SmtpTransport {
             cfg: cfg.clone(),
             conn: None,
+            begun: None,
             tls_config: None,
         }
     }
@@ -290,47 +275,31 @@ fn mail_options(
     Ok(options)
 }
 
-/// One transaction: MAIL, RCPT for each recipient, DATA, the message. As
-/// lettre's `send`, but telling how far it got when it fails, and leaving
-/// the connection to the caller.
-/// `reached` tells a caller that gave up waiting (a timeout) how far it got.
-async fn transaction(
-    open: &mut Open,
+/// The part of a transaction before the message: MAIL, RCPT for each
+/// recipient, DATA (answered 354). Nothing is handed over yet.
+async fn envelope_steps(
+    conn: &mut AsyncSmtpConnection,
     envelope: &SmtpEnvelope,
     options: Vec<MailParameter>,
-    body: &[u8],
-    reached: &mut Phase,
-) -> Result<Response, Failed> {
-    let envelope_error = |error| Failed {
-        phase: Phase::Envelope,
-        error,
-        write_failed: false,
-    };
-    let conn = &mut open.conn;
+) -> Result<(), lettre::transport::smtp::Error> {
     conn.command(Mail::new(envelope.from().cloned(), options))
-        .await
-        .map_err(envelope_error)?;
+        .await?;
     for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), vec![]))
-            .await
-            .map_err(envelope_error)?;
+        conn.command(Rcpt::new(to.clone(), vec![])).await?;
     }
-    conn.command(Data).await.map_err(envelope_error)?;
-    *reached = Phase::Message;
-    let before = open.write_errors.load(Ordering::SeqCst);
-    open.conn.message(body).await.map_err(|error| Failed {
-        phase: Phase::Message,
-        error,
-        write_failed: open.write_errors.load(Ordering::SeqCst) != before,
-    })
+    conn.command(Data).await?;
+    Ok(())
 }
 
 impl Transport for SmtpTransport {
-    async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
+    /// Connects if need be (greeting, TLS, EHLO, AUTH), then MAIL, RCPT and
+    /// DATA: the sender marks the row `sending` only after this, so that
+    /// dying here leaves nothing uncertain. A connection that breaks on the
+    /// way is replaced once, at once.
+    async fn begin(&mut self, env: &Envelope) -> Result<(), SendError> {
+        self.begun = None;
         let envelope = smtp_envelope(env)?;
         let body = wire_body(&env.raw);
-        // A connection that breaks before the message is handed over has
-        // delivered nothing: one more try on a new connection, at once.
         for try_no in 1..=2 {
             let (mut open, fresh) = match self.connection().await {
                 Ok(c) => c,
@@ -346,47 +315,28 @@ impl Transport for SmtpTransport {
                     return Err(e);
                 }
             };
-            let mut reached = Phase::Envelope;
-            let result = timeout(
-                TIMEOUT,
-                transaction(&mut open, &envelope, options, &body, &mut reached),
-            )
-            .await;
-            let failed = match result {
-                Ok(Ok(response)) => {
-                    debug!(id = env.id, code = %response.code(), fresh, "smtp sent");
-                    open.last_used = Instant::now();
-                    self.conn = Some(open);
-                    return Ok(());
-                }
-                Ok(Err(f)) => f,
-                Err(_) => {
-                    // The connection is dropped. Once the data was being
-                    // written, it may have been handed over.
-                    warn!(id = env.id, ?reached, "smtp send timed out");
-                    let why = format!("no answer within {} s", TIMEOUT.as_secs());
-                    return Err(match reached {
-                        Phase::Envelope => SendError::Temporary(format!("smtp: {why}")),
-                        Phase::Message => uncertain(why),
-                    });
-                }
-            };
-            let Failed {
-                phase,
-                error,
-                write_failed,
-            } = failed;
-            if let Some(code) = error.status() {
-                // The server answered: a refusal, certain. After a refused
-                // MAIL or RCPT the transaction is reset; after a refused
-                // message it is over. Either way the connection stays.
-                let keep = match phase {
-                    Phase::Envelope => timeout(TIMEOUT, open.conn.command(Rset))
-                        .await
-                        .is_ok_and(|r| r.is_ok()),
-                    Phase::Message => true,
+            let error =
+                match timeout(TIMEOUT, envelope_steps(&mut open.conn, &envelope, options)).await {
+                    Ok(Ok(())) => {
+                        self.begun = Some((env.id, open));
+                        return Ok(());
+                    }
+                    Ok(Err(error)) => error,
+                    Err(_) => {
+                        warn!(id = env.id, "smtp envelope timed out");
+                        return Err(SendError::Temporary(format!(
+                            "smtp: no answer within {} s",
+                            TIMEOUT.as_secs()
+                        )));
+                    }
                 };
-                if keep {
+            if let Some(code) = error.status() {
+                // A refused MAIL, RCPT or DATA: certain. The transaction is
+                // reset and the connection stays.
+                if timeout(TIMEOUT, open.conn.command(Rset))
+                    .await
+                    .is_ok_and(|r| r.is_ok())
+                {
                     open.last_used = Instant::now();
                     self.conn = Some(open);
                 }
@@ -396,10 +346,6 @@ impl Transport for SmtpTransport {
             }
             // The connection is gone (closed, reset, garbled): drop it.
             drop(open);
-            if phase == Phase::Message && !write_failed {
-                warn!(id = env.id, error = %error, "smtp connection lost after the message was handed over");
-                return Err(uncertain(error.to_string()));
-            }
             if try_no == 2 {
                 let err = SendError::Temporary(error.to_string());
                 warn!(id = env.id, error = %err, "smtp send failed");
@@ -408,6 +354,61 @@ impl Transport for SmtpTransport {
             warn!(id = env.id, error = %error, fresh, "smtp connection lost before the message was handed over; trying a new one");
         }
         unreachable!("the second try returns")
+    }
+
+    /// Hands over the message `begin` made ready for (beginning it first
+    /// when it was not). A connection lost once the data was written is
+    /// uncertain; one whose write of the data failed delivered nothing.
+    async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
+        let mut open = match self.begun.take() {
+            Some((id, open)) if id == env.id => open,
+            _ => {
+                self.begin(env).await?;
+                self.begun.take().expect("begun just above").1
+            }
+        };
+        let body = wire_body(&env.raw);
+        let before = open.write_errors.load(Ordering::SeqCst);
+        let error = match timeout(TIMEOUT, open.conn.message(&body)).await {
+            Ok(Ok(response)) => {
+                debug!(id = env.id, code = %response.code(), "smtp sent");
+                open.last_used = Instant::now();
+                self.conn = Some(open);
+                return Ok(());
+            }
+            Ok(Err(error)) => error,
+            Err(_) => {
+                // The connection is dropped; the data may have been taken.
+                warn!(id = env.id, "smtp send timed out");
+                return Err(uncertain(format!(
+                    "no answer within {} s",
+                    TIMEOUT.as_secs()
+                )));
+            }
+        };
+        if let Some(code) = error.status() {
+            // The message was refused: certain, and the connection stays.
+            open.last_used = Instant::now();
+            self.conn = Some(open);
+            let err = classify(&error);
+            warn!(id = env.id, %code, error = %err, "smtp message refused");
+            return Err(err);
+        }
+        let write_failed = open.write_errors.load(Ordering::SeqCst) != before;
+        drop(open);
+        if write_failed {
+            // The data never fully left: nothing was delivered.
+            let err = SendError::Temporary(error.to_string());
+            warn!(id = env.id, error = %err, "smtp connection lost while the message was written");
+            return Err(err);
+        }
+        warn!(id = env.id, error = %error, "smtp connection lost after the message was handed over");
+        Err(uncertain(error.to_string()))
+    }
+
+    fn abandon(&mut self) {
+        // The half transaction goes with its connection.
+        self.begun = None;
     }
 }
 

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_guesses.sql"),
     include_str!("migrations/007_employment_ends.sql"),
     include_str!("migrations/008_schedule.sql"),
+    include_str!("migrations/009_claims.sql"),
 ];
 
 /// An open register.
@@ -65,8 +66,13 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
         }
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // Intake, the sender and the scheduler write from connections of
+        // their own: a transaction takes the write lock when it begins (and
+        // waits for it), never by upgrading a read later, which SQLite
+        // refuses at once ("database is locked") when another wrote between.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.set_prepared_statement_cache_capacity(128);
         // Plans that do not change with bound values: the bundled SQLite has
         // STAT4, which otherwise re-prepares a cached statement each time a

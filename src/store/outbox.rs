@@ -1,6 +1,6 @@
 //! The outbox as stored: replies and letters queued in the transaction of
-//! the change that made them, picked up by the sender, and their delivery
-//! state (queued, sending, sent, failed, unknown).
+//! the change that made them, claimed by the sender in batches, and their
+//! delivery state (queued, claimed, sending, sent, failed, unknown).
 
 use super::ts;
 use anyhow::Result;
@@ -66,6 +66,53 @@ pub struct Queued {
     pub to: Vec<String>,
     /// The complete RFC 5322 message.
     pub raw: Vec<u8>,
+}
+
+/// Claims up to `limit` queued rows that are due, oldest first: they are
+/// `claimed` under this machine's `boot` id (committed by the caller, with
+/// `synchronous=FULL`).
+pub fn claim(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+    boot: &str,
+) -> Result<Vec<Queued>> {
+    let rows = due(conn, now, limit)?;
+    let mut mark =
+        conn.prepare_cached("UPDATE outbox SET state = 'claimed', claim_boot = ?2 WHERE id = ?1")?;
+    for r in &rows {
+        mark.execute(params![r.id, boot])?;
+    }
+    Ok(rows)
+}
+
+/// Claimed rows go back to the queue (the sender stopped before handing
+/// them over).
+pub fn unclaim(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached("UPDATE outbox SET state = 'queued' WHERE id = ?1 AND state = 'claimed'")?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}
+
+/// Rows left `claimed` by a crash: (id, the boot id they were claimed under).
+pub fn left_claimed(conn: &Connection) -> Result<Vec<(i64, Option<String>)>> {
+    Ok(conn
+        .prepare("SELECT id, claim_boot FROM outbox WHERE state = 'claimed'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// This machine's boot id (Linux): it changes when the machine restarts,
+/// which is what tells a crashed process (whose last writes the system
+/// still holds) from a power cut (which can lose them). Empty when it
+/// cannot be read: then every claim counts as from another boot.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Up to `limit` queued rows that are due, oldest first.
@@ -172,9 +219,9 @@ pub fn left_sending(conn: &Connection) -> Result<Vec<i64>> {
         .collect::<Result<_, _>>()?)
 }
 
-/// Settles a row left `sending`: delivered (`Some(true)`), not delivered
-/// (`Some(false)`: queued again), or unknown (never sent again, shown to
-/// admins).
+/// Settles a row left `sending` (or claimed before the machine restarted):
+/// delivered (`Some(true)`), not delivered (`Some(false)`: queued again),
+/// or unknown (never sent again, shown to admins).
 pub fn recovered(conn: &Connection, id: i64, delivered: Option<bool>) -> Result<()> {
     let state = match delivered {
         Some(true) => "sent",
@@ -198,6 +245,26 @@ pub struct Mail {
     pub state: String,
 }
 
+/// The newest outbox row's id (0 when there is none).
+pub fn last_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM outbox", [], |r| r.get(0))?)
+}
+
+/// The mail queued after row `id`, in order (what a job just queued).
+pub fn after(conn: &Connection, id: i64) -> Result<Vec<Mail>> {
+    Ok(conn
+        .prepare("SELECT recipient, subject, raw, state FROM outbox WHERE id > ?1 ORDER BY id")?
+        .query_map([id], |r| {
+            Ok(Mail {
+                recipient: r.get(0)?,
+                subject: r.get(1)?,
+                raw: r.get(2)?,
+                state: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
 /// The mail queued under `reference`, in order.
 pub fn with_reference(conn: &Connection, reference: &str) -> Result<Vec<Mail>> {
     Ok(conn
@@ -208,6 +275,50 @@ pub fn with_reference(conn: &Connection, reference: &str) -> Result<Vec<Mail>> {
                 subject: r.get(1)?,
                 raw: r.get(2)?,
                 state: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Sends a mail that failed or whose delivery is uncertain once more (an
+/// admin's decision: `postbud outbox resend`). Returns whether it was one.
+pub fn resend(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?2, attempts = 0,
+             last_error = 'sent again by an admin after: ' || COALESCE(last_error, state)
+         WHERE id = ?1 AND state IN ('failed', 'unknown')",
+        params![id, ts(now)],
+    )? == 1)
+}
+
+/// A mail that failed or whose delivery is uncertain.
+pub struct Undelivered {
+    pub id: i64,
+    pub to: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    /// `failed` or `unknown`.
+    pub state: String,
+    pub error: Option<String>,
+    pub created: String,
+}
+
+/// Mail that failed or whose delivery is uncertain, oldest first.
+pub fn undelivered(conn: &Connection) -> Result<Vec<Undelivered>> {
+    Ok(conn
+        .prepare(
+            "SELECT id, recipient, kind, ref, state, last_error, created_at FROM outbox
+             WHERE state IN ('failed', 'unknown') ORDER BY id",
+        )?
+        .query_map([], |r| {
+            Ok(Undelivered {
+                id: r.get(0)?,
+                to: r.get(1)?,
+                kind: r.get(2)?,
+                reference: r.get(3)?,
+                state: r.get(4)?,
+                error: r.get(5)?,
+                created: r.get(6)?,
             })
         })?
         .collect::<Result<_, _>>()?)

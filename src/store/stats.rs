@@ -79,16 +79,17 @@ pub fn digest(c: &Connection, now: DateTime<Utc>) -> Result<DigestFigures> {
         )?,
         queued: count(
             c,
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')",
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'claimed', 'sending')",
             [],
         )?,
         failed: rows(
             c,
-            "SELECT recipient, kind, ref, state, last_error, created_at FROM outbox
+            "SELECT recipient, kind, ref, state, last_error, created_at, id FROM outbox
              WHERE state IN ('failed', 'unknown') ORDER BY id DESC LIMIT ?1",
             [max],
             |r| {
                 Ok(FailedMail {
+                    id: r.get(6)?,
                     to: r.get(0)?,
                     kind: r.get(1)?,
                     reference: r.get(2)?,

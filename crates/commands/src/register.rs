@@ -121,6 +121,8 @@ pub struct Counted {
 /// Mail that did not go out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedMail {
+    /// Its outbox row (`postbud outbox resend <id>`).
+    pub id: i64,
     pub to: String,
     pub kind: String,
     pub reference: Option<String>,
