@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use postbud::clock::{Clock, Random};
 use postbud::error::{Error, Result};
 use postbud::store::Store;
-use postbud::store::import::{ImportKind, import, read_file};
+use postbud::store::import::{ImportKind, ImportOptions, import_with, read_file};
 use postbud::{admin, config, daemon, demo, pipeline};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,7 +43,13 @@ enum Command {
     /// Load and check the config, print a summary.
     CheckConfig,
     /// Import a CSV file into the register (all or nothing).
-    Import { kind: ImportKind, file: PathBuf },
+    Import {
+        kind: ImportKind,
+        file: PathBuf,
+        /// Check the file and print what it would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// One-time codes.
     Code {
         #[command(subcommand)]
@@ -64,6 +70,11 @@ enum Command {
         /// Why, told to whoever asked for it.
         #[arg(long)]
         why: Option<String>,
+    },
+    /// Mail that failed or whose delivery is uncertain.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
     },
     /// The scheduled jobs: letters, reminders, digest, retention.
     Jobs {
@@ -87,6 +98,14 @@ enum Command {
 enum CodeAction {
     /// Exit 0 and print "ok" when the code is right and unused (it is used up).
     Verify { address: String, code: String },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// Mail that failed, or was interrupted after it was handed over.
+    List,
+    /// Send one of them again (its id from `outbox list`).
+    Resend { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -125,6 +144,55 @@ enum QuarantineAction {
     Retry { id: i64 },
 }
 
+/// Logs to stderr, or, under systemd with stderr going to the journal, to
+/// the journal itself with each event's fields as journal fields (`MESSAGE_KEY`,
+/// `OUTCOME`, `KIND`, `RESULT`, `REFERENCE`, ...), so that
+/// `journalctl -u postbud OUTCOME=quarantined` finds them. `POSTBUD_LOG`
+/// sets the level (`warn` when unset, `default` here).
+fn init_logging(default: &str) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTBUD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let journal = stderr_is_journal()
+        .then(|| {
+            tracing_journald::layer()
+                .map(|l| {
+                    l.with_field_prefix(None)
+                        .with_syslog_identifier("postbud".into())
+                })
+                .ok()
+        })
+        .flatten();
+    let terminal = journal
+        .is_none()
+        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(journal)
+        .with(terminal)
+        .init();
+}
+
+/// Whether stderr is the stream systemd opened into the journal:
+/// `$JOURNAL_STREAM` is "device:inode" of that stream (systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(v) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata());
+    match (v.split_once(':'), stderr) {
+        (Some((dev, ino)), Ok(m)) => dev.parse() == Ok(m.dev()) && ino.parse() == Ok(m.ino()),
+        _ => false,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A closed stdout (`postbud stats | head`) ends a command that prints
@@ -146,13 +214,7 @@ fn main() -> ExitCode {
         Command::Demo { .. } => "error",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("POSTBUD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(default_level);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -225,12 +287,17 @@ async fn run(cli: Cli) -> Result<()> {
                 daemon::run(&cfg, &clock, &mut fresh, shutdown).await?;
             }
         }
-        Command::Import { kind, file } => {
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => {
             let cfg = load()?;
             let text = read_file(&file)?;
             let mut store = open(&cfg)?;
+            // Drawn on a terminal only: indicatif hides it otherwise.
             let bar = indicatif::ProgressBar::new(0);
-            let n = import(
+            let done = import_with(
                 &mut store.conn,
                 kind,
                 &file.display().to_string(),
@@ -240,9 +307,13 @@ async fn run(cli: Cli) -> Result<()> {
                     bar.set_length(total as u64);
                     bar.set_position(i as u64);
                 },
-            )?;
+                ImportOptions {
+                    dry_run,
+                    allow_synthetic_ids: cfg.lists.allow_synthetic_ids,
+                },
+            );
             bar.finish_and_clear();
-            println!("imported {n} rows from {}", file.display());
+            print!("{}", done?);
         }
         Command::Code {
             action: CodeAction::Verify { address, code },
@@ -267,6 +338,24 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             print!("{out}");
+        }
+        Command::Outbox { action } => {
+            let cfg = load()?;
+            let store = open(&cfg)?;
+            match action {
+                OutboxAction::List => print!("{}", admin::outbox_list(&store)?),
+                OutboxAction::Resend { id } => {
+                    if admin::outbox_resend(&store, id, now)? {
+                        println!(
+                            "mail {id} is queued again; the daemon (or `postbud run --once`) sends it"
+                        );
+                    } else {
+                        return Err(Error::No(format!(
+                            "mail {id} is not one that failed or is uncertain (see `postbud outbox list`)"
+                        )));
+                    }
+                }
+            }
         }
         Command::Jobs { action } => {
             let cfg = load()?;

@@ -62,6 +62,8 @@ pub struct Handled {
     /// X-Postbud-Kind or "silent"/"bounce".
     pub kind: String,
     pub reference: Option<String>,
+    /// messages.result (`ok`, `rejected`, ...); empty when not handled.
+    pub result: String,
     pub replies: usize,
     /// The quarantine reason.
     pub reason: Option<String>,
@@ -130,6 +132,7 @@ fn died_twice(store: &mut Store, f: &Fetched, now: DateTime<Utc>) -> Result<Hand
         outcome: "quarantined".into(),
         kind: String::new(),
         reference: None,
+        result: String::new(),
         replies: 0,
         reason: Some(reason),
     })
@@ -246,6 +249,7 @@ fn quarantined(
         outcome: "quarantined".into(),
         kind: String::new(),
         reference: None,
+        result: String::new(),
         replies: 0,
         reason: Some(reason),
     })
@@ -260,12 +264,13 @@ fn handle_one(
     now: DateTime<Utc>,
     fresh: &mut dyn Fresh,
 ) -> Result<Handled> {
-    let done = |outcome: &str, kind: &str, reference, replies| Handled {
+    let done = |outcome: &str, kind: &str, result: &str, reference, replies| Handled {
         key: key.to_string(),
         dest: Destination::Processed,
         outcome: outcome.to_string(),
         kind: kind.to_string(),
         reference,
+        result: result.to_string(),
         replies,
         reason: None,
     };
@@ -275,7 +280,7 @@ fn handle_one(
         && outcome != "quarantined"
     {
         messages::seen_again(conn, *row)?;
-        return Ok(done("duplicate", "", None, 0));
+        return Ok(done("duplicate", "", "", None, 0));
     }
     #[cfg(debug_assertions)]
     test_hooks::in_hand(raw);
@@ -336,7 +341,13 @@ fn handle_one(
         hold,
         now,
     )?;
-    Ok(done(outcome, plan.kind, reference, replies))
+    Ok(done(
+        outcome,
+        plan.kind,
+        plan.result.as_str(),
+        reference,
+        replies,
+    ))
 }
 
 /// Hooks for tests of what happens when the process dies with a message in
