@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         why: Option<String>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Write the manual pages (postbud.1, postbud-run.1, ...) into DIR:
+    /// `postbud man /usr/local/share/man/man1`.
+    Man { dir: PathBuf },
     /// Mail that failed or whose delivery is uncertain.
     Outbox {
         #[command(subcommand)]
@@ -234,6 +239,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `cmd`'s manual page and each subcommand's (`postbud-jobs-run.1`)
+/// into `dir`; returns how many.
+fn man_pages(cmd: &clap::Command, dir: &std::path::Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let name = cmd.get_name().to_string();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    std::fs::write(dir.join(format!("{name}.1")), out)?;
+    let mut n = 1;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let sub = sub.clone().name(format!("{name}-{}", sub.get_name()));
+        n += man_pages(&sub, dir)?;
+    }
+    Ok(n)
+}
+
 /// Opens the register, every failure a register error (exit status 3).
 fn open(cfg: &config::Config) -> Result<Store> {
     Store::open(&cfg.register.path).map_err(Error::register)
@@ -247,6 +268,20 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { dir } => print!("{}", demo::run(&dir, &clock, &mut fresh).await?),
         Command::Bench(args) => postbud::bench::run(args).await?,
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "postbud",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man { dir } => {
+            use clap::CommandFactory as _;
+            let pages = man_pages(&Cli::command(), &dir).map_err(anyhow::Error::from)?;
+            println!("{pages} manual pages in {}", dir.display());
+        }
         Command::CheckConfig => {
             let cfg = load()?;
             let problems = pipeline::Context::from_config(&cfg).renderer.check();

@@ -1,4 +1,5 @@
 mod chaos;
+mod cli;
 mod crash;
 mod deductions;
 mod demo;
