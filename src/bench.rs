@@ -54,12 +54,23 @@ pub struct Args {
     /// Python comparison.
     #[arg(long)]
     pub whole_only: bool,
+    /// The whole job through a running Dovecot and Postfix instead: the
+    /// directory of a stack started by `tests/mailstack.sh start` (its
+    /// ports.env); see `tests/bench-mailservers.sh`.
+    #[arg(long)]
+    pub mailstack: Option<std::path::PathBuf>,
+    /// Messages for the whole job through the mail servers.
+    #[arg(long, default_value_t = 2_000)]
+    pub server_messages: usize,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let dir = tempfile::tempdir()?;
     if args.lists_only {
         return deduction_list(dir.path(), &args);
+    }
+    if let Some(stack) = &args.mailstack {
+        return through_mail_servers(dir.path(), stack, &args).await;
     }
     if args.whole_only {
         return whole_job(dir.path(), &args).await;
@@ -431,6 +442,151 @@ async fn whole_job(dir: &std::path::Path, args: &Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// The whole job through a real Dovecot and Postfix (SPEC section 13):
+/// `--server-messages` mixed messages appended to the stack's INBOX; first
+/// a bare client doing the same I/O with no thinking (Python: UID FETCH and
+/// UID MOVE in batches of 200, then as many small replies over 4 SMTP
+/// connections), then `postbud run --once` over IMAP and SMTP until Postfix
+/// has accepted every reply.
+async fn through_mail_servers(
+    dir: &std::path::Path,
+    stack: &std::path::Path,
+    args: &Args,
+) -> Result<()> {
+    let ports = std::fs::read_to_string(stack.join("ports.env"))
+        .with_context(|| format!("{}: no ports.env (start the stack first)", stack.display()))?;
+    let port = |key: &str| -> Result<u16> {
+        ports
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .with_context(|| format!("{key} in ports.env"))
+    };
+    let (imap, smtp) = (port("IMAP_PORT")?, port("SMTP_PORT")?);
+    let n = args.server_messages;
+    // The messages: those of the Maildir benchmark, the register with them.
+    let home = dir.join("servers");
+    let (_, store) = mixed_home(&home, n, args.batch)?;
+    drop(store);
+    let mut raws = Vec::new();
+    for e in std::fs::read_dir(home.join("var/mail/new"))? {
+        raws.push(std::fs::read(e?.path())?);
+    }
+    let replies = raws
+        .iter()
+        .filter(|r| !String::from_utf8_lossy(r).contains("Auto-Submitted"))
+        .count();
+    let user = "post@forbund.example";
+    let script = dir.join("bare.py");
+    std::fs::write(&script, PYTHON_BARE_CLIENT)?;
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool)?;
+    for (i, raw) in raws.iter().enumerate() {
+        std::fs::write(spool.join(format!("{i:06}.eml")), raw)?;
+    }
+    let bare = |step: &str| -> Result<f64> {
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(step)
+            .arg(imap.to_string())
+            .arg(smtp.to_string())
+            .arg(user)
+            .arg(&spool)
+            .arg(replies.to_string())
+            .output()
+            .context("python3")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "the bare client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0.0))
+    };
+    bare("append")?;
+    let bare_secs = bare("run")?;
+    let bare_rate = n as f64 / bare_secs;
+    println!(
+        "through Dovecot and Postfix, {n} messages, {replies} replies:\n  bare client (Python imaplib/smtplib: UID FETCH + UID MOVE by 200, replies over 4 SMTP connections): {bare_secs:.2} s = {bare_rate:.0} messages/s"
+    );
+    bare("append")?;
+    let text = std::fs::read_to_string(home.join("config/postbud.toml"))?
+        .replace(
+            "[mailbox]\nkind = \"maildir\"\npath = \"var/mail\"\n",
+            &format!(
+                "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\n\
+                 username = \"{user}\"\npassword_file = \"config/imap.pw\"\nidle = false\n"
+            ),
+        )
+        .replace(
+            "[outgoing]\nkind = \"file\"\npath = \"var/outbox\"\n",
+            &format!(
+                "[outgoing]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nconnections = 4\n"
+            ),
+        );
+    std::fs::write(home.join("config/postbud.toml"), text)?;
+    std::fs::write(home.join("config/imap.pw"), "pw")?;
+    let cfg = config::load(&home.join("config/postbud.toml"))?;
+    let t = Instant::now();
+    let report = daemon::run_once(
+        &cfg,
+        &crate::clock::Clock::system(),
+        &mut crate::clock::Random::os(),
+    )
+    .await?;
+    let secs = t.elapsed().as_secs_f64();
+    let rate = report.handled.len() as f64 / secs;
+    println!(
+        "  postbud run --once (IMAP in, SMTP out over 4 connections): {} messages, {} replies accepted by Postfix in {secs:.2} s = {rate:.0} messages/s = {:.0}% of the bare client  [target >= 80%]",
+        report.handled.len(),
+        report.drained.sent,
+        100.0 * rate / bare_rate.max(1e-9)
+    );
+    Ok(())
+}
+
+/// The bare client of SPEC section 13. `append`: put the spooled messages
+/// in INBOX. `run`: fetch and move them in batches of 200, then send as many
+/// small replies over 4 SMTP connections; prints the seconds `run` took.
+const PYTHON_BARE_CLIENT: &str = r#"
+import imaplib, os, smtplib, sys, threading, time
+step, imap_port, smtp_port, user, spool, replies = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
+def login():
+    m = imaplib.IMAP4("127.0.0.1", imap_port)
+    m.login(user, "pw")
+    return m
+if step == "append":
+    m = login()
+    for name in sorted(os.listdir(spool)):
+        with open(os.path.join(spool, name), "rb") as f:
+            m.append("INBOX", None, None, f.read())
+    m.logout()
+    sys.exit(0)
+t = time.time()
+m = login()
+m.create("Behandlet")
+m.select("INBOX")
+typ, data = m.uid("SEARCH", None, "ALL")
+uids = data[0].split()
+for i in range(0, len(uids), 200):
+    batch = b",".join(uids[i:i + 200]).decode()
+    m.uid("FETCH", batch, "(BODY.PEEK[])")
+    m.uid("MOVE", batch, "Behandlet")
+m.logout()
+def send(k):
+    s = smtplib.SMTP("127.0.0.1", smtp_port)
+    for j in range(k, replies, 4):
+        s.sendmail("post@forbund.example", ["r%d@example.test" % j],
+                   "From: post@forbund.example\r\nTo: r%d@example.test\r\nSubject: Re: bench\r\n\r\nKvittering %d.\r\n" % (j, j))
+    s.quit()
+threads = [threading.Thread(target=send, args=(k,)) for k in range(4)]
+for th in threads: th.start()
+for th in threads: th.join()
+print(time.time() - t)
+"#;
 
 /// SPEC section 13's plain Python script: for each message in the Maildir,
 /// parse it with `email`, skip automatic replies, record it in SQLite (one
