@@ -20,15 +20,20 @@
 //!   (SPEC section 9).
 //! - [`sheets`]: .xlsx workbooks from a plan's tables; [`pdf`]: the layout
 //!   engine for letters; [`letters`]: the letters themselves.
-//! - [`outbox`]: the `Transport` trait; SMTP and file; the sender loop.
-//! - [`daemon`]: the intake loop and the sender task; shutdown; systemd.
+//! - [`outbox`]: the `Transport` trait (begin, then send); SMTP and file;
+//!   the sender loop, claiming replies in batches.
+//! - [`daemon`]: the intake loop, the sender and scheduler threads;
+//!   shutdown; systemd.
 //! - [`clock`]: the one clock and source of randomness, pinned in tests.
 //! - [`schedule`]: when a job's slots fall, in the organisation's time zone
 //!   (pure); [`jobs`]: running the scheduled jobs, each slot once.
 //! - [`admin`]: the office's command-line work: quarantine, code verify,
-//!   pending changes, stats, backup; [`error`]: exit statuses.
-//! - [`tls`]: the rustls client config shared by IMAP and SMTP.
-//! - [`demo`]: `postbud demo`; [`bench`]: `postbud bench`.
+//!   pending changes, stats, backup, people, the outbox; [`error`]: exit
+//!   statuses.
+//! - [`tls`]: the rustls client config shared by IMAP and SMTP: `ca_file`
+//!   pinned or trusted, refusals in plain words.
+//! - [`demo`]: `postbud demo`, a day of mail told step by step;
+//!   [`bench`]: `postbud bench`, the whole job and its stages.
 
 pub mod admin;
 pub mod bench;
