@@ -216,6 +216,33 @@ pub async fn run_once(cfg: &Config, clock: &Clock, fresh: &mut dyn Fresh) -> Res
     Ok(report)
 }
 
+/// The one sender of a register: `recover` settles rows another sender left
+/// claimed or in flight, which is right only when no other sender is alive
+/// (a `postbud run --once` beside the daemon would send the daemon's claimed
+/// replies a second time). Refuses plainly when one is.
+fn sender_lock(register: &std::path::Path) -> Result<std::fs::File> {
+    let mut path = register.as_os_str().to_owned();
+    path.push(".sender.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", std::path::Path::new(&path).display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another postbud (`postbud run` or `run --once`) is already sending from the register `{}`: \
+             stop it first, or let it do the work",
+            register.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::Error::from(e).context(format!(
+            "cannot lock `{}`",
+            std::path::Path::new(&path).display()
+        ))),
+    }
+}
+
 /// When the sender thread ends.
 enum Until {
     /// At shutdown (the daemon), after the send in hand.
@@ -237,10 +264,14 @@ fn start_sender(
     let cfg = cfg.clone();
     let clock = clock.clone();
     let wake = wake.clone();
+    let lock = sender_lock(&cfg.register.path)?;
     let mut conn = Store::open(&cfg.register.path)?.conn;
     Ok(std::thread::Builder::new()
         .name("sender".into())
         .spawn(move || {
+            // Held until the sender ends (and by the kernel only while the
+            // process lives: a crash leaves no stale lock).
+            let _lock = lock;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;

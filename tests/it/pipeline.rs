@@ -478,3 +478,53 @@ fn a_broken_template_of_the_office_is_reported_by_check_config_and_quarantines_i
     );
     assert!(home.replies().is_empty());
 }
+
+/// A second sender beside a live one (`postbud run --once` while the daemon
+/// runs) would settle the live one's claimed replies as left by a crash and
+/// send them again: it is refused, and touches nothing.
+#[test]
+fn a_second_sender_on_the_same_register_is_refused_and_touches_nothing() {
+    let home = Home::new("");
+    home.deliver(&fixture("support.eml"));
+    home.run();
+    assert_eq!(home.replies().len(), 1);
+    // The live sender's reply, claimed and in its hands.
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    home.store()
+        .conn
+        .execute(
+            "UPDATE outbox SET state = 'claimed', claim_boot = ?1",
+            [boot.trim()],
+        )
+        .unwrap();
+    let mut lock_path = home.cfg.register.path.clone().into_os_string();
+    lock_path.push(".sender.lock");
+    let live = std::fs::File::open(&lock_path).unwrap();
+    live.lock().unwrap();
+
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(postbud::daemon::run_once(
+            &home.cfg,
+            &home.clock,
+            &mut home.random(),
+        ));
+    let err = format!("{:#}", second.expect_err("refused while another sends"));
+    assert!(err.contains("already sending"), "{err}");
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM outbox WHERE state = 'claimed'"),
+        1,
+        "the live sender's reply is left alone"
+    );
+
+    // Once the live sender is gone, its claimed reply is settled once.
+    drop(live);
+    home.run();
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"),
+        1
+    );
+    assert_eq!(home.replies().len(), 1, "not written again");
+}
