@@ -164,8 +164,8 @@ fn morning() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Runs the demo in `dir` (normally `./postbud-demo`) and returns the account.
-/// `_clock` is not used: the demo keeps its own calendar.
-pub async fn run(dir: &Path, _clock: &Clock, fresh: &mut dyn Fresh) -> Result<String> {
+/// It keeps its own calendar, so it takes no clock.
+pub async fn run(dir: &Path, fresh: &mut dyn Fresh) -> Result<String> {
     let cfg = prepare(dir)?;
     let clock = Clock::fixed("2026-11-20T08:30:00Z".parse().expect("a date"));
     let mut show = Show::new(dir);

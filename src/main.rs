@@ -266,7 +266,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut fresh = Random::from_env()?;
     let now = clock.now();
     match cli.command {
-        Command::Demo { dir } => print!("{}", demo::run(&dir, &clock, &mut fresh).await?),
+        Command::Demo { dir } => print!("{}", demo::run(&dir, &mut fresh).await?),
         Command::Bench(args) => postbud::bench::run(args).await?,
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
