@@ -127,3 +127,90 @@ async fn a_private_ca_is_verified_in_full_names_included() {
         other => panic!("expected a temporary refusal naming the host, got {other:?}"),
     }
 }
+
+/// A server on 127.0.0.1 that greets, answers EHLO with `ehlo` and, if
+/// asked, STARTTLS with `starttls` (all in one write); returns its port and
+/// everything the client sent.
+async fn fake_smtp(
+    ehlo: &'static str,
+    starttls: &'static str,
+) -> (u16, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heard = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let (r, mut w) = sock.into_split();
+        let mut r = BufReader::new(r);
+        w.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+        let mut heard = String::new();
+        let mut line = String::new();
+        while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+            heard.push_str(&line);
+            let answer = match line.to_ascii_uppercase().split_whitespace().next() {
+                Some("EHLO") => ehlo,
+                Some("STARTTLS") => starttls,
+                _ => "250 ok\r\n",
+            };
+            line.clear();
+            if w.write_all(answer.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        heard
+    });
+    (port, heard)
+}
+
+fn outgoing(port: u16) -> postbud::config::Outgoing {
+    let text = format!(
+        "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"starttls\"\n\
+         username = \"post@forbund.example\"\n"
+    );
+    let mut cfg: postbud::config::Outgoing = toml::from_str(&text).unwrap();
+    cfg.password = Some("secret-password".into());
+    cfg
+}
+
+#[tokio::test]
+async fn starttls_is_never_skipped_and_nothing_goes_out_in_the_clear() {
+    init_logging();
+    // A server (or a man in the middle) that strips STARTTLS from EHLO.
+    let (port, heard) = fake_smtp("250-fake\r\n250 AUTH PLAIN LOGIN\r\n", "").await;
+    let mut t = SmtpTransport::new(&outgoing(port));
+    match t.send(&envelope(1, USER, "a@example.test")).await {
+        Err(SendError::Temporary(m)) => assert!(m.contains("does not offer STARTTLS"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    drop(t);
+    let heard = heard.await.unwrap();
+    assert!(heard.starts_with("EHLO"), "{heard}");
+    for secret in ["AUTH", "MAIL", "secret-password", "Svar nummer"] {
+        assert!(
+            !heard.contains(secret),
+            "{secret} sent in the clear: {heard}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bytes_after_the_starttls_answer_are_refused_not_read_as_tls() {
+    init_logging();
+    // RFC 3207 response injection: more after "220", in the same write.
+    let (port, heard) = fake_smtp(
+        "250-fake\r\n250 STARTTLS\r\n",
+        "220 go ahead\r\n250 injected before TLS\r\n",
+    )
+    .await;
+    let mut t = SmtpTransport::new(&outgoing(port));
+    match t.send(&envelope(1, USER, "a@example.test")).await {
+        Err(SendError::Temporary(m)) => assert!(m.contains("sent more after its STARTTLS"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    drop(t);
+    let heard = heard.await.unwrap();
+    assert!(
+        !heard.contains("secret-password") && !heard.contains("MAIL"),
+        "{heard}"
+    );
+}
