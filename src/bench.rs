@@ -530,6 +530,11 @@ async fn through_mail_servers(
     std::fs::write(home.join("config/postbud.toml"), text)?;
     std::fs::write(home.join("config/imap.pw"), "pw")?;
     let cfg = config::load(&home.join("config/postbud.toml"))?;
+    anyhow::ensure!(
+        cfg.mailbox.kind == config::MailboxKind::Imap
+            && cfg.outgoing.kind == config::OutgoingKind::Smtp,
+        "the bench's config was not switched to IMAP and SMTP"
+    );
     let t = Instant::now();
     let report = daemon::run_once(
         &cfg,

@@ -198,14 +198,12 @@ pub async fn run(dir: &Path, fresh: &mut dyn Fresh) -> Result<String> {
         messages.len(),
         mail.display()
     );
-    let mut refs = Vec::new();
     for (i, ((what, _), key)) in messages.iter().zip(&keys).enumerate() {
         let h = report
             .handled
             .iter()
             .find(|h| h.key.rsplit('/').next() == Some(key.as_str()));
         let _ = writeln!(show.out, "{}. {what}", i + 1);
-        refs.push(h.and_then(|h| h.reference.clone()));
         match h {
             Some(h) => show.handled(&store, h)?,
             None => show.line("   (not handled)\n"),
@@ -215,10 +213,17 @@ pub async fn run(dir: &Path, fresh: &mut dyn Fresh) -> Result<String> {
     // 10:15: the office approves Per's resignation.
     clock.set("2026-11-20T09:15:00Z".parse().expect("a date"));
     let ctx = Context::from_config(&cfg);
-    let per_ref = refs[4]
-        .clone()
-        .context("Per's resignation has a reference")?;
-    let kari_ref = refs[3].clone().context("Kari's change has a reference")?;
+    // The references the morning's replies gave, by what the message was.
+    let reference = |kind: &str| {
+        report
+            .handled
+            .iter()
+            .find(|h| h.kind == kind)
+            .and_then(|h| h.reference.clone())
+            .with_context(|| format!("the morning's `{kind}` has a reference"))
+    };
+    let per_ref = reference("resign")?;
+    let kari_ref = reference("update")?;
     let before = crate::store::outbox::last_id(&store.conn)?;
     crate::admin::decide_pending(&mut store, &ctx, &per_ref, true, None, clock.now(), fresh)?;
     daemon::run_once(&cfg, &clock, fresh).await?;

@@ -252,24 +252,21 @@ pub fn last_id(conn: &Connection) -> Result<i64> {
 
 /// The mail queued after row `id`, in order (what a job just queued).
 pub fn after(conn: &Connection, id: i64) -> Result<Vec<Mail>> {
-    Ok(conn
-        .prepare("SELECT recipient, subject, raw, state FROM outbox WHERE id > ?1 ORDER BY id")?
-        .query_map([id], |r| {
-            Ok(Mail {
-                recipient: r.get(0)?,
-                subject: r.get(1)?,
-                raw: r.get(2)?,
-                state: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?)
+    mails(conn, "id > ?1", id)
 }
 
 /// The mail queued under `reference`, in order.
 pub fn with_reference(conn: &Connection, reference: &str) -> Result<Vec<Mail>> {
+    mails(conn, "ref = ?1", reference)
+}
+
+/// The mail `filter` (with one parameter) picks, in order.
+fn mails(conn: &Connection, filter: &str, param: impl rusqlite::ToSql) -> Result<Vec<Mail>> {
     Ok(conn
-        .prepare("SELECT recipient, subject, raw, state FROM outbox WHERE ref = ?1 ORDER BY id")?
-        .query_map([reference], |r| {
+        .prepare(&format!(
+            "SELECT recipient, subject, raw, state FROM outbox WHERE {filter} ORDER BY id"
+        ))?
+        .query_map([param], |r| {
             Ok(Mail {
                 recipient: r.get(0)?,
                 subject: r.get(1)?,
