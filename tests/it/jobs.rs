@@ -715,3 +715,52 @@ fn reports_take_effect_on_their_dates_and_a_chapter_rep_is_appointed() {
         to_lonn.text
     );
 }
+
+/// `BREV` from a contact of another employer, or from an address that is no
+/// contact at all: the letter names members, so neither learns it exists.
+#[test]
+fn brev_never_sends_another_employers_letter() {
+    let home = home();
+    tick(&home, "2026-11-20T09:00:00Z");
+    kari_resigns(&home, "20.11.2026");
+    let sent = tick(&home, "2026-12-01T06:00:00Z");
+    assert!(
+        sent.iter().any(|r| kind(r) == "letter"),
+        "Bedrift AS has letter 1"
+    );
+    let mut store = home.store();
+    import(
+        &mut store.conn,
+        ImportKind::Employers,
+        "e.csv",
+        "orgnr,navn,enhet\n974760673,Andre AS,Bergen\n",
+        home.now(),
+        &|_, _| {},
+    )
+    .unwrap();
+    import(
+        &mut store.conn,
+        ImportKind::Contacts,
+        "c.csv",
+        "epost,navn,telefon,orgnr,ansvar,erklaering_akseptert\n\
+         lonn@andre.example,Lønn,,974760673,letters,2026-01-05\n",
+        home.now(),
+        &|_, _| {},
+    )
+    .unwrap();
+    drop(store);
+    let other = &send(&home, &verified("lonn@andre.example", "BREV 1", ""))[0];
+    assert_eq!(other.to, "lonn@andre.example");
+    assert_eq!(crate::reps::attachment_count(other), 0, "{}", other.text);
+    assert!(!other.text.contains("Kari"), "{}", other.text);
+    let list = &send(&home, &verified("lonn@andre.example", "BREV", ""))[0];
+    assert!(!list.text.contains("Brev 1"), "{}", list.text);
+    // Nor does an address that is no contact.
+    let stranger = send(&home, &verified("someone@example.no", "BREV 1", ""));
+    assert!(
+        stranger
+            .iter()
+            .all(|r| crate::reps::attachment_count(r) == 0 && !r.text.contains("Kari")),
+        "{stranger:#?}"
+    );
+}
