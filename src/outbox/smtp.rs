@@ -358,52 +358,59 @@ impl Transport for SmtpTransport {
 
     /// Hands over the message `begin` made ready for (beginning it first
     /// when it was not). A connection lost once the data was written is
-    /// uncertain; one whose write of the data failed delivered nothing.
+    /// uncertain; one whose write of the data failed delivered nothing, and
+    /// the message is sent once more at once on a new connection.
     async fn send(&mut self, env: &Envelope) -> Result<(), SendError> {
-        let mut open = match self.begun.take() {
-            Some((id, open)) if id == env.id => open,
-            _ => {
-                self.begin(env).await?;
-                self.begun.take().expect("begun just above").1
-            }
-        };
         let body = wire_body(&env.raw);
-        let before = open.write_errors.load(Ordering::SeqCst);
-        let error = match timeout(TIMEOUT, open.conn.message(&body)).await {
-            Ok(Ok(response)) => {
-                debug!(id = env.id, code = %response.code(), "smtp sent");
+        for try_no in 1..=2 {
+            let mut open = match self.begun.take() {
+                Some((id, open)) if id == env.id => open,
+                _ => {
+                    self.begin(env).await?;
+                    self.begun.take().expect("begun just above").1
+                }
+            };
+            let before = open.write_errors.load(Ordering::SeqCst);
+            let error = match timeout(TIMEOUT, open.conn.message(&body)).await {
+                Ok(Ok(response)) => {
+                    debug!(id = env.id, code = %response.code(), "smtp sent");
+                    open.last_used = Instant::now();
+                    self.conn = Some(open);
+                    return Ok(());
+                }
+                Ok(Err(error)) => error,
+                Err(_) => {
+                    // The connection is dropped; the data may have been taken.
+                    warn!(id = env.id, "smtp send timed out");
+                    return Err(uncertain(format!(
+                        "no answer within {} s",
+                        TIMEOUT.as_secs()
+                    )));
+                }
+            };
+            if let Some(code) = error.status() {
+                // The message was refused: certain, and the connection stays.
                 open.last_used = Instant::now();
                 self.conn = Some(open);
-                return Ok(());
+                let err = classify(&error);
+                warn!(id = env.id, %code, error = %err, "smtp message refused");
+                return Err(err);
             }
-            Ok(Err(error)) => error,
-            Err(_) => {
-                // The connection is dropped; the data may have been taken.
-                warn!(id = env.id, "smtp send timed out");
-                return Err(uncertain(format!(
-                    "no answer within {} s",
-                    TIMEOUT.as_secs()
-                )));
+            let write_failed = open.write_errors.load(Ordering::SeqCst) != before;
+            drop(open);
+            if !write_failed {
+                warn!(id = env.id, error = %error, "smtp connection lost after the message was handed over");
+                return Err(uncertain(error.to_string()));
             }
-        };
-        if let Some(code) = error.status() {
-            // The message was refused: certain, and the connection stays.
-            open.last_used = Instant::now();
-            self.conn = Some(open);
-            let err = classify(&error);
-            warn!(id = env.id, %code, error = %err, "smtp message refused");
-            return Err(err);
-        }
-        let write_failed = open.write_errors.load(Ordering::SeqCst) != before;
-        drop(open);
-        if write_failed {
             // The data never fully left: nothing was delivered.
-            let err = SendError::Temporary(error.to_string());
-            warn!(id = env.id, error = %err, "smtp connection lost while the message was written");
-            return Err(err);
+            if try_no == 2 {
+                let err = SendError::Temporary(error.to_string());
+                warn!(id = env.id, error = %err, "smtp send failed");
+                return Err(err);
+            }
+            warn!(id = env.id, error = %error, "smtp connection lost before the message was handed over; trying a new one");
         }
-        warn!(id = env.id, error = %error, "smtp connection lost after the message was handed over");
-        Err(uncertain(error.to_string()))
+        unreachable!("the second try returns")
     }
 
     fn abandon(&mut self) {
